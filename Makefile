@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# In a kernel tree, Kbuild (next to this file) is what kbuild reads.
+# This Makefile is the out-of-tree wrapper and the developer entry point:
+#
+#   make                 build cbd.ko against $(KDIR)
+#   make W=1 / C=1       extra warnings / sparse (passed through to kbuild)
+#   make CRC=1 DEBUG=1   enable CONFIG_CBD_CRC / CONFIG_CBD_DEBUG
+#   make MULTIHOST=0     build without CONFIG_CBD_MULTIHOST (default: on)
+#   make checkpatch      checkpatch.pl --strict over the sources
+#   make setup           install build/test dependencies (idempotent)
+#   make demo            set up, build, boot the demo VM
+#   make test            set up, build, run the kselftests in QEMU
+#   make bench           run the benchmark VM
+#   make intree-check    build as drivers/block/cbd in a linux-source tree
+
+ifneq ($(KERNELRELEASE),)
+include $(src)/Kbuild
+else
+
+CBD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cbd
+KDIR ?= $(CBD_CACHE)/kdir
+SELFTESTS := tools/testing/selftests/cbd
+
+CRC ?= 0
+DEBUG ?= 0
+MULTIHOST ?= 1
+
+CBD_KCFLAGS := $(if $(filter 1,$(MULTIHOST)),-DCONFIG_CBD_MULTIHOST=1) \
+	       $(if $(filter 1,$(CRC)),-DCONFIG_CBD_CRC=1) \
+	       $(if $(filter 1,$(DEBUG)),-DCONFIG_CBD_DEBUG=1)
+
+CBD_SRCS := $(filter-out %.mod.c,$(wildcard *.c *.h)) Kconfig Kbuild
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_BLK_DEV_CBD=m \
+		KCFLAGS="$(strip $(KCFLAGS) $(CBD_KCFLAGS))" modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+checkpatch:
+	perl $(CBD_CACHE)/checkpatch/scripts/checkpatch.pl --strict --no-tree \
+		--terse --show-types -f $(CBD_SRCS)
+
+setup:
+	$(SELFTESTS)/setup.sh
+
+demo: setup
+	$(MAKE) modules
+	$(SELFTESTS)/demo.sh
+
+test: setup
+	$(SELFTESTS)/run_vm_tests.sh
+
+bench: setup
+	$(MAKE) modules
+	$(SELFTESTS)/bench.sh
+
+intree-check: setup
+	$(SELFTESTS)/intree_check.sh
+
+.PHONY: all modules clean checkpatch setup demo test bench intree-check
+endif
