@@ -41,9 +41,14 @@ modules:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+# --strict CHECKs are printed for review; any ERROR or WARNING fails.
 checkpatch:
-	perl $(CBD_CACHE)/checkpatch/scripts/checkpatch.pl --strict --no-tree \
-		--terse --show-types -f $(CBD_SRCS)
+	@perl $(CBD_CACHE)/checkpatch/scripts/checkpatch.pl --strict --no-tree \
+		--terse --show-types -f $(CBD_SRCS) > .checkpatch.log || true
+	@grep -v '^total:' .checkpatch.log || true
+	@! grep -qE ': (ERROR|WARNING):' .checkpatch.log
+	@echo "checkpatch: 0 errors, 0 warnings, \
+		$$(grep -c ': CHECK:' .checkpatch.log) checks"
 
 setup:
 	$(SELFTESTS)/setup.sh

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CBD backend: runs on the host that owns a backing disk and serves the
+ * channels of the blkdev attached to it, one handler per channel.
+ */
+#ifndef _CBD_BACKEND_H
+#define _CBD_BACKEND_H
+
+#include <linux/hashtable.h>
+
+#include "cbd_cache.h"
+#include "cbd_channel.h"
+
+#define CBDB_BLKDEV_COUNT_MAX		1
+#define CBD_BACKENDS_HANDLER_BITS	7
+
+/**
+ * struct cbd_backend_info - on-media backend slot
+ * @state: enum cbd_slot_state
+ * @res: zero
+ * @host_id: host running the backend
+ * @blkdev_count: blkdevs attached (at most CBDB_BLKDEV_COUNT_MAX)
+ * @n_handlers: handlers= given at backend-start, 0 if none (padding in v2)
+ * @alive_ts: heartbeat
+ * @dev_size: backing disk size in 512-byte sectors
+ * @cache_info: cache description; cache_info.n_segs == 0 means no cache
+ * @path: backing device path
+ */
+struct cbd_backend_info {
+	u8 state;
+	u8 res[3];
+	__le32 host_id;
+	__le32 blkdev_count;
+	__le32 n_handlers;
+	__le64 alive_ts;
+	__le64 dev_size;
+	struct cbd_cache_info cache_info;
+	char path[CBD_PATH_LEN];
+};
+
+/**
+ * struct cbd_backend_start_opts - parsed backend-start options
+ * @path: backing device path (NUL-terminated)
+ * @backend_id: slot to re-attach to, or U32_MAX for a new backend
+ * @cache_segs: cache segments to allocate for a new backend (0: no cache)
+ * @handlers: handlers= value, 0 if not given
+ */
+struct cbd_backend_start_opts {
+	const char *path;
+	u32 backend_id;
+	u32 cache_segs;
+	u32 handlers;
+};
+
+struct cbd_cache;
+struct cbd_handler;
+
+/**
+ * struct cbd_backend - a backend running on this host
+ * @backend_id: slot index
+ * @path: backing device path
+ * @cbdt: transport
+ * @backend_info: on-media slot
+ * @lock: protects @handlers_hash and @removing
+ * @removing: backend-stop started; no new handlers
+ * @handlers_hash: handlers keyed by channel segment id
+ * @node: entry in cbdt->backends
+ * @bdev_file: backing disk, opened exclusively
+ * @dev_size: backing disk size in sectors
+ * @task_wq: handler and writeback works
+ * @state_work: periodic channel discovery and liveness checks
+ * @hb_work: heartbeat
+ * @backend_io_cache: slab of struct cbd_backend_io
+ * @cbd_cache: backend-side cache instance (writeback), or NULL
+ * @cache_dev: backendN/cache sysfs device, registered if @cbd_cache
+ */
+struct cbd_backend {
+	u32 backend_id;
+	char path[CBD_PATH_LEN];
+	struct cbd_transport *cbdt;
+	struct cbd_backend_info *backend_info;
+
+	spinlock_t lock;	/* protects handlers_hash, removing */
+	bool removing;
+	DECLARE_HASHTABLE(handlers_hash, CBD_BACKENDS_HANDLER_BITS);
+	struct list_head node;
+
+	struct file *bdev_file;
+	u64 dev_size;
+
+	struct workqueue_struct *task_wq;
+	struct delayed_work state_work;
+	struct delayed_work hb_work;
+	struct kmem_cache *backend_io_cache;
+
+	struct cbd_cache *cbd_cache;
+	struct device cache_dev;
+	bool cache_dev_registered;
+};
+
+#define cbdb_err(b, fmt, ...)						\
+	cbdt_err((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+#define cbdb_info(b, fmt, ...)						\
+	cbdt_info((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+#define cbdb_debug(b, fmt, ...)						\
+	cbdt_debug((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+
+int cbd_backend_start(struct cbd_transport *cbdt,
+		      struct cbd_backend_start_opts *opts);
+int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id);
+int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id);
+bool cbd_backend_info_is_alive(struct cbd_backend_info *info);
+
+/* A same-host blkdev queued work on channel @seg_id: kick its handler. */
+void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id);
+
+static inline bool cbd_backend_cache_on(struct cbd_backend_info *info)
+{
+	return le32_to_cpu(READ_ONCE(info->cache_info.n_segs)) != 0;
+}
+
+extern const struct device_type cbd_backend_type;
+extern const struct device_type cbd_backends_type;
+
+#endif /* _CBD_BACKEND_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CBD blkdev: /dev/cbdX, a blk-mq device whose hardware queues each talk
+ * to the backend through one channel.
+ */
+#ifndef _CBD_BLKDEV_H
+#define _CBD_BLKDEV_H
+
+#include <linux/blk-mq.h>
+
+#include "cbd_backend.h"
+
+/**
+ * struct cbd_blkdev_info - on-media blkdev slot
+ * @state: enum cbd_slot_state
+ * @res: zero
+ * @alive_ts: heartbeat
+ * @backend_id: backend the blkdev is attached to
+ * @host_id: host where /dev/cbdX lives
+ * @mapped_id: X of /dev/cbdX
+ * @res1: zero
+ */
+struct cbd_blkdev_info {
+	u8 state;
+	u8 res[7];
+	__le64 alive_ts;
+	__le32 backend_id;
+	__le32 host_id;
+	__le32 mapped_id;
+	__le32 res1;
+};
+
+struct cbd_queue;
+struct cbd_cache;
+
+/**
+ * struct cbd_blkdev - a blkdev running on this host
+ * @blkdev_id: slot index
+ * @mapped_id: X of /dev/cbdX
+ * @backend_id: backend slot
+ * @node: entry in cbdt->blkdevs
+ * @lock: protects @open_count and @stopping
+ * @open_count: openers of the gendisk
+ * @stopping: dev-stop started; no new opens
+ * @cbdt: transport
+ * @blkdev_info: on-media slot
+ * @backend_info: on-media slot of the backend
+ * @backend: the backend object when it runs on this host (notify), or NULL
+ * @num_queues: blk-mq hardware queues = channels
+ * @queues: per-queue state
+ * @dev_size: size in sectors
+ * @task_wq: completion works
+ * @hb_work: heartbeat
+ * @tag_set: blk-mq tag set
+ * @disk: the gendisk
+ * @cbd_cache: blkdev-side cache instance (index, GC), or NULL
+ */
+struct cbd_blkdev {
+	u32 blkdev_id;
+	int mapped_id;
+	u32 backend_id;
+	struct list_head node;
+
+	struct mutex lock;	/* protects open_count, stopping */
+	int open_count;
+	bool stopping;
+
+	struct cbd_transport *cbdt;
+	struct cbd_blkdev_info *blkdev_info;
+	struct cbd_backend_info *backend_info;
+	struct cbd_backend *backend;
+
+	u32 num_queues;
+	struct cbd_queue *queues;
+	u64 dev_size;
+
+	struct workqueue_struct *task_wq;
+	struct delayed_work hb_work;
+
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+
+	struct cbd_cache *cbd_cache;
+};
+
+#define cbd_blk_err(b, fmt, ...)					\
+	cbdt_err((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+#define cbd_blk_info(b, fmt, ...)					\
+	cbdt_info((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+#define cbd_blk_debug(b, fmt, ...)					\
+	cbdt_debug((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+
+/* queues == 0: use the backend's handlers= value, else 1 */
+int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues);
+int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force);
+int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid);
+bool cbd_blkdev_info_is_alive(struct cbd_blkdev_info *info);
+
+/* block major registration (module init/exit) */
+int cbd_blkdev_init(void);
+void cbd_blkdev_exit(void);
+
+extern const struct device_type cbd_blkdev_type;
+extern const struct device_type cbd_blkdevs_type;
+
+#endif /* _CBD_BLKDEV_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CBD queue: the blkdev side of one channel, one per blk-mq hw queue.
+ */
+#ifndef _CBD_QUEUE_H
+#define _CBD_QUEUE_H
+
+#include <linux/blk-mq.h>
+#include <linux/kref.h>
+
+#include "cbd_blkdev.h"
+
+enum cbd_queue_state {
+	cbd_queue_state_none	= 0,
+	cbd_queue_state_running	= 1,
+	cbd_queue_state_removing = 2,
+};
+
+struct cbd_request;
+
+/**
+ * struct cbd_queue - blkdev side of a channel
+ * @cbd_blkdev: the blkdev
+ * @index: hw queue index
+ * @state: enum cbd_queue_state (atomic: read from the I/O path)
+ * @channel: the channel
+ * @channel_info: its on-media control block
+ * @req_tid: last req_tid used (protected by channel.submr_lock)
+ * @inflight_reqs: requests submitted to the backend
+ * @inflight_reqs_lock: protects @inflight_reqs
+ * @released_extents: per data page, length of a completed extent starting
+ *	there, to release the data ring out of order
+ * @complete_work: completion ring poller
+ * @complete_worker_cfg: adaptive poll budget of @complete_work
+ */
+struct cbd_queue {
+	struct cbd_blkdev *cbd_blkdev;
+	u32 index;
+	atomic_t state;
+
+	struct cbd_channel channel;
+	struct cbd_channel_info *channel_info;
+	u64 req_tid;
+
+	struct list_head inflight_reqs;
+	spinlock_t inflight_reqs_lock;	/* protects inflight_reqs */
+	u32 *released_extents;
+
+	struct delayed_work complete_work;
+	struct cbd_worker_cfg complete_worker_cfg;
+};
+
+typedef void (*cbd_req_end_fn)(struct cbd_request *cbd_req, void *priv_data);
+
+/**
+ * struct cbd_request - a request or a child request of the cache
+ * @cbdq: queue
+ * @se: submit entry while submitted
+ * @req: blk-mq request, NULL for a child request
+ * @off: byte offset on the device
+ * @bio: data bio
+ * @bio_off: offset of this request's data in @bio
+ * @lock: protects copies into @bio
+ * @op: enum cbd_op
+ * @flags: CBD_SE_FLAGS_* to put in the se (FUA)
+ * @req_tid: sequence number in the channel
+ * @inflight_reqs_node: entry in cbdq->inflight_reqs
+ * @data_off: payload offset in the data ring
+ * @data_len: payload length
+ * @ref: completion reference
+ * @ret: first error seen
+ * @parent: parent request of a cache child request
+ * @priv_data: argument of @end_req
+ * @end_req: called when the last reference goes
+ */
+struct cbd_request {
+	struct cbd_queue *cbdq;
+	struct cbd_se *se;
+	struct request *req;
+	u64 off;
+	struct bio *bio;
+	u32 bio_off;
+	spinlock_t lock;	/* protects copies into bio */
+	enum cbd_op op;
+	u32 flags;
+	u64 req_tid;
+	struct list_head inflight_reqs_node;
+	u32 data_off;
+	u32 data_len;
+	struct kref ref;
+	int ret;
+	struct cbd_request *parent;
+	void *priv_data;
+	cbd_req_end_fn end_req;
+};
+
+#define cbd_queue_err(q, fmt, ...)					\
+	cbd_blk_err((q)->cbd_blkdev, "queue%u: " fmt, (q)->channel.seg_id, ##__VA_ARGS__)
+#define cbd_queue_debug(q, fmt, ...)					\
+	cbd_blk_debug((q)->cbd_blkdev, "queue%u: " fmt, (q)->channel.seg_id, ##__VA_ARGS__)
+
+int cbd_queue_start(struct cbd_queue *cbdq);
+void cbd_queue_stop(struct cbd_queue *cbdq);
+int cbd_queue_req_to_backend(struct cbd_request *cbd_req);
+void cbd_queue_advance(struct cbd_queue *cbdq, struct cbd_request *cbd_req);
+void cbd_req_get(struct cbd_request *cbd_req);
+void cbd_req_put(struct cbd_request *cbd_req, int ret);
+
+extern const struct blk_mq_ops cbd_mq_ops;
+
+#endif /* _CBD_QUEUE_H */

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CBD transport: a DAX-capable pmem/CXL memory device registered with CBD.
+ * It holds a header page, slot areas for hosts, backends and blkdevs, and
+ * an area of 16 MiB segments (channels and cache segments).
+ */
+#ifndef _CBD_TRANSPORT_H
+#define _CBD_TRANSPORT_H
+
+#include <linux/dax.h>
+#include <linux/device.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+
+#include "cbd_base.h"
+
+#define CBD_TRANSPORT_MAGIC		0x65B05EFA96C596EFULL
+#define CBD_TRANSPORT_VERSION		1
+
+#define CBDT_INFO_F_BIGENDIAN		BIT(0)
+#define CBDT_INFO_F_CRC			BIT(1)
+
+#define CBDT_INFO_OFF			0
+#define CBDT_INFO_SIZE			PAGE_SIZE
+#define CBDT_HOST_INFO_SIZE		PAGE_SIZE
+#define CBDT_BACKEND_INFO_SIZE		PAGE_SIZE
+#define CBDT_BLKDEV_INFO_SIZE		PAGE_SIZE
+#define CBDT_SEG_SIZE			(16 * CBD_MB)
+
+/* (sic) the v2 name, kept for grep-ability against the original series */
+#define CBD_TRASNPORT_SIZE_MIN		(512ULL * CBD_MB)
+
+#ifdef CONFIG_CBD_MULTIHOST
+#define CBDT_HOSTS_MAX			16
+#else
+#define CBDT_HOSTS_MAX			1
+#endif
+
+/**
+ * struct cbd_transport_info - on-media transport header, at offset 0
+ * @magic: CBD_TRANSPORT_MAGIC
+ * @version: CBD_TRANSPORT_VERSION
+ * @flags: CBDT_INFO_F_*
+ * @hosts_registered: hosts that registered and did not unregister
+ *	(informational: registration counts alive host slots instead)
+ * @host_area_off: byte offset of the host slot area
+ * @host_info_size: stride of a host slot
+ * @host_num: number of host slots
+ * @backend_area_off: byte offset of the backend slot area
+ * @backend_info_size: stride of a backend slot
+ * @backend_num: number of backend slots
+ * @blkdev_area_off: byte offset of the blkdev slot area
+ * @blkdev_info_size: stride of a blkdev slot
+ * @blkdev_num: number of blkdev slots
+ * @segment_area_off: byte offset of the segment area
+ * @segment_size: stride of a segment (16 MiB)
+ * @segment_num: number of segments
+ *
+ * All offsets are relative to the start of the transport.  Every field is
+ * little-endian; the layout is byte-compatible with CBD v2 on x86-64.
+ */
+struct cbd_transport_info {
+	__le64 magic;
+	__le16 version;
+	__le16 flags;
+	__le32 hosts_registered;
+
+	__le64 host_area_off;
+	__le32 host_info_size;
+	__le32 host_num;
+
+	__le64 backend_area_off;
+	__le32 backend_info_size;
+	__le32 backend_num;
+
+	__le64 blkdev_area_off;
+	__le32 blkdev_info_size;
+	__le32 blkdev_num;
+
+	__le64 segment_area_off;
+	__le32 segment_size;
+	__le32 segment_num;
+};
+
+struct cbd_host;
+struct cbd_backend;
+struct cbd_blkdev;
+struct cbd_host_info;
+struct cbd_backend_info;
+struct cbd_blkdev_info;
+struct cbd_segment_info;
+
+/**
+ * struct cbd_obj_device - sysfs device of one slot (host, backend, ...)
+ * @dev: the device, named e.g. "host3"; freed by its release callback
+ * @cbdt: the transport the slot belongs to
+ * @id: slot index
+ */
+struct cbd_obj_device {
+	struct device dev;
+	struct cbd_transport *cbdt;
+	u32 id;
+};
+
+/**
+ * struct cbd_obj_container - sysfs container of all slots of one kind
+ * @dev: the container device, e.g. "cbd_hosts"
+ * @num: number of children
+ * @children: one child device per slot, used or not
+ */
+struct cbd_obj_container {
+	struct device dev;
+	u32 num;
+	struct cbd_obj_device **children;
+};
+
+/**
+ * struct cbd_transport - in-memory transport of this host
+ * @id: local transport id (the N of transportN)
+ * @device: transportN on the cbd bus
+ * @adm_lock: serialises adm commands and register/unregister steps
+ * @lock: protects @backends and @blkdevs
+ * @backends: backends running on this host (struct cbd_backend.node)
+ * @blkdevs: blkdevs running on this host (struct cbd_blkdev.node)
+ * @host: this host's slot, NULL until registered
+ * @path: path of the registered pmem device
+ * @bdev_file: the pmem block device, opened exclusively
+ * @dax_dev: its DAX device
+ * @base: kernel virtual address of transport offset 0
+ * @size: usable bytes from @base
+ * @info: the on-media header (at @base)
+ * @host_area_off .. @segment_num: validated copies of the header geometry;
+ *	all slot lookups use these, never the shared header
+ * @hosts_dev .. @segments_dev: sysfs containers
+ */
+struct cbd_transport {
+	u16 id;
+	struct device device;
+	struct mutex adm_lock;	/* serialises adm ops on this host */
+	spinlock_t lock;	/* protects backends, blkdevs */
+	struct list_head backends;
+	struct list_head blkdevs;
+
+	struct cbd_host *host;
+
+	char path[CBD_PATH_LEN];
+	struct file *bdev_file;
+	struct dax_device *dax_dev;
+	void *base;
+	u64 size;
+	struct cbd_transport_info *info;
+
+	u64 host_area_off;
+	u64 backend_area_off;
+	u64 blkdev_area_off;
+	u64 segment_area_off;
+	u32 host_info_size;
+	u32 backend_info_size;
+	u32 blkdev_info_size;
+	u32 segment_size;
+	u32 host_num;
+	u32 backend_num;
+	u32 blkdev_num;
+	u32 segment_num;
+
+	struct cbd_obj_container *hosts_dev;
+	struct cbd_obj_container *backends_dev;
+	struct cbd_obj_container *blkdevs_dev;
+	struct cbd_obj_container *segments_dev;
+};
+
+#define cbdt_err(cbdt, fmt, ...)					\
+	cbd_err("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
+#define cbdt_info(cbdt, fmt, ...)					\
+	cbd_info("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
+#define cbdt_debug(cbdt, fmt, ...)					\
+	cbd_debug("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
+
+/* bus attribute entry points (cbd_main.c) */
+int cbdt_register(const char *buf);
+int cbdt_unregister(u32 transport_id);
+
+/*
+ * Slot accessors.  @id must have been checked against the slot count with
+ * cbdt_*_id_valid(): ids come from users and from shared memory.
+ */
+bool cbdt_host_id_valid(struct cbd_transport *cbdt, u32 id);
+bool cbdt_backend_id_valid(struct cbd_transport *cbdt, u32 id);
+bool cbdt_blkdev_id_valid(struct cbd_transport *cbdt, u32 id);
+bool cbdt_segment_id_valid(struct cbd_transport *cbdt, u32 id);
+
+struct cbd_host_info *cbdt_get_host_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_backend_info *cbdt_get_backend_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_blkdev_info *cbdt_get_blkdev_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 id);
+
+/*
+ * Allocation: scan for a free slot and claim it atomically (state becomes
+ * RUNNING); the record is zeroed (only its header for segments; see
+ * cbd_segment.h).  Return 0 and the id, or -ENOENT if none is free.
+ */
+int cbdt_get_empty_host_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_get_empty_backend_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_get_empty_blkdev_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_get_empty_segment_id(struct cbd_transport *cbdt, u32 *id);
+
+/* Local object lists */
+void cbdt_add_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
+void cbdt_del_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
+struct cbd_backend *cbdt_get_backend(struct cbd_transport *cbdt, u32 id);
+void cbdt_add_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
+void cbdt_del_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
+struct cbd_blkdev *cbdt_get_blkdev(struct cbd_transport *cbdt, u32 id);
+
+/**
+ * cbdt_flush - write back a range of the transport to the persistence domain
+ * @cbdt: transport
+ * @addr: start of the range, inside the transport mapping
+ * @size: length in bytes
+ *
+ * Used after every metadata update that must survive a power loss.
+ */
+void cbdt_flush(struct cbd_transport *cbdt, void *addr, size_t size);
+
+/* Zero a range of the transport and flush it. */
+void cbdt_zero_range(struct cbd_transport *cbdt, void *pos, size_t size);
+
+/* Page backing a page-aligned transport offset (for zero-copy bios). */
+struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
+		       u32 *page_off);
+
+/* Transport offset of a kernel address inside the mapping. */
+static inline u64 cbdt_offset(struct cbd_transport *cbdt, const void *addr)
+{
+	return (const u8 *)addr - (const u8 *)cbdt->base;
+}
+
+int cbd_transport_init(void);
+void cbd_transport_exit(void);
+
+#endif /* _CBD_TRANSPORT_H */
