@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the CBD test VM (built into the initramfs by vm.sh).  Mounts the
+# usual file systems, loads drivers, turns the emulated memory into a
+# DAX-capable /dev/pmem0 (and /dev/pmem1 for PMEM2_SIZE), runs the tests
+# listed in /cbd/run.conf and reports KTAP on ttyS1, then powers off.
+#
+# ttyS0 (the console) gets everything; ttyS1 gets only the KTAP report and
+# the final "CBD-VM: done ..." line that vm.sh reads.
+
+export PATH=/usr/sbin:/usr/bin HOME=/root TERM=linux
+cd /
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
+hostname "cbd-vm${VM_GUEST_ID:-0}"
+
+# shellcheck source=/dev/null
+. /cbd/run.conf
+. /cbd/cbd_lib.sh
+
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+exec 3>/dev/ttyS1
+
+# report LINE: KTAP to both the results channel and the console
+report() {
+	echo "$*" >&3
+	echo "$*"
+}
+
+vm_poweroff() {
+	sync
+	poweroff -f
+	sleep 5
+	echo o > /proc/sysrq-trigger
+	sleep 60
+}
+
+# cbd_wait_for is from cbd_lib.sh; log what we wait for.
+wait_or_say() {
+	local secs=$1 what=$2
+	shift 2
+	cbd_wait_for "$secs" "$@" && return 0
+	echo "cbd-vm: timed out after ${secs}s waiting for $what"
+	return 1
+}
+
+# The pmem block device ("pmemN") of the fsdax namespace in nd region $1.
+region_fsdax_blockdev() {
+	local pfn
+	for pfn in /sys/bus/nd/devices/pfn"${1#region}".*; do
+		[ -d "$pfn/block" ] && ls "$pfn/block" && return 0
+	done
+	return 1
+}
+
+# Make nd region $1 one fsdax namespace with memmap in RAM (-M mem).  A
+# namespace that is already fsdax (restart on the same memory) is kept.
+region_to_fsdax() {
+	local r=$1 dev
+	dev=$(region_fsdax_blockdev "$r") && { echo "cbd-vm: $r: existing fsdax $dev"; return 0; }
+	local ns=namespace${r#region}.0
+	if [ -e "/sys/bus/nd/devices/$ns" ] &&
+	   [ "$(cat "/sys/bus/nd/devices/$ns/size" 2>/dev/null)" != 0 ]; then
+		# label-less region (nvdimm without labels, memmap): reconfigure
+		ndctl create-namespace -f -e "$ns" -m fsdax -M mem >/dev/null || return 1
+	else
+		ndctl create-namespace -r "$r" -m fsdax -M mem >/dev/null || return 1
+	fi
+	wait_or_say 30 "fsdax block device in $r" region_fsdax_blockdev "$r" >/dev/null
+}
+
+nd_regions() {
+	local r
+	for r in /sys/bus/nd/devices/region*; do
+		[ -e "$r" ] && basename "$r"
+	done | sort -V
+}
+
+# wait until there are at least $1 nd regions
+have_regions() {
+	[ "$(nd_regions | wc -l)" -ge "$1" ]
+}
+
+# CXL memdev with serial $1
+cxl_memdev_by_serial() {
+	local m
+	for m in /sys/bus/cxl/devices/mem*; do
+		[ "$(cat "$m/serial" 2>/dev/null)" = "$(printf '0x%x' "$1")" ] ||
+			[ "$(cat "$m/serial" 2>/dev/null)" = "$1" ] || continue
+		[ -e "$m/driver" ] || continue
+		basename "$m"
+		return 0
+	done
+	return 1
+}
+
+# The cxl region built on memdev $1, if any.
+cxl_region_of() {
+	cxl list -R -m "$1" 2>/dev/null | grep -o '"region":"region[0-9]*"' | head -1 | cut -d'"' -f4
+}
+
+setup_cxl() {
+	local i n=1 mem before r ep
+	[ "$VM_PMEM2" = 1 ] && n=2
+	modprobe -a cxl_acpi cxl_pci cxl_mem cxl_pmem nd_pmem dax_pmem || return 1
+	for i in $(seq 1 "$n"); do
+		wait_or_say 60 "cxl memdev with serial $i" cxl_memdev_by_serial "$i" >/dev/null || return 1
+		mem=$(cxl_memdev_by_serial "$i")
+		before=$(nd_regions | wc -l)
+		if [ -z "$(cxl_region_of "$mem")" ]; then
+			cxl create-region -m -d "decoder0.$((i - 1))" -w 1 -t pmem "$mem" >/dev/null || return 1
+		fi
+		wait_or_say 60 "nd region for $mem" have_regions $((before + 1)) || return 1
+		r=$(nd_regions | tail -1)
+		region_to_fsdax "$r" || return 1
+	done
+}
+
+setup_nvdimm() {
+	local n=1 r
+	[ "$VM_PMEM2" = 1 ] && n=2
+	modprobe -a nfit nd_pmem dax_pmem || return 1
+	wait_or_say 60 "$n nvdimm region(s)" have_regions "$n" || return 1
+	for r in $(nd_regions); do
+		region_to_fsdax "$r" || return 1
+	done
+}
+
+setup_memmap() {
+	modprobe -a nd_e820 nd_pmem dax_pmem || return 1
+	wait_or_say 60 "e820 pmem region" have_regions 1 || return 1
+	region_to_fsdax "$(nd_regions | head -1)"
+}
+
+setup_pmem() {
+	local t0=$SECONDS rc=0
+	"setup_$VM_PMEM" || rc=1
+	if [ "$rc" = 0 ] && wait_or_say 30 /dev/pmem0 test -b /dev/pmem0; then
+		echo "cbd-vm: pmem ($VM_PMEM) ready in $((SECONDS - t0))s:"
+		grep -H . /sys/block/pmem*/size /sys/block/pmem*/queue/dax 2>/dev/null | sed 's/^/cbd-vm:   /'
+	else
+		echo "cbd-vm: pmem ($VM_PMEM) setup FAILED"
+		ndctl list -RNu 2>&1 | head -40
+		cxl list -RMDu 2>&1 | head -40
+		return 1
+	fi
+}
+
+# -------------------------------------------------------------------- main
+
+echo "cbd-vm: init: $(uname -r), pmem=$VM_PMEM, tests: ${VM_TESTS:-none}"
+modprobe -a virtio_blk
+cbd_wait_for 10 test -b /dev/vda || echo "cbd-vm: no /dev/vda"
+setup_pmem
+PMEM_OK=$?
+
+if [ "$VM_SHELL" = 1 ]; then
+	echo "cbd-vm: tests are in /cbd; 'poweroff -f' to quit"
+	cd /cbd
+	setsid cttyhack bash -l
+	vm_poweroff
+fi
+
+set -- $VM_TESTS
+report "TAP version 13"
+report "1..$#"
+n=0
+nfail=0
+for t in "$@"; do
+	n=$((n + 1))
+	report "# selftests: cbd: $t"
+	echo "cbd-vm: start $t" > /dev/kmsg
+	t0=$SECONDS
+	(cd /cbd && timeout -k 10 "$VM_TEST_TIMEOUT" "./$t") 2>&1 < /dev/null |
+		while IFS= read -r line; do report "# $line"; done
+	rc=${PIPESTATUS[0]}
+	dt=$((SECONDS - t0))
+	echo "cbd-vm: end $t rc=$rc ${dt}s" > /dev/kmsg
+	case "$rc" in
+	0) report "ok $n selftests: cbd: $t # ${dt}s" ;;
+	4) report "ok $n selftests: cbd: $t # SKIP" ;;
+	124|137) report "not ok $n selftests: cbd: $t # TIMEOUT ${VM_TEST_TIMEOUT}s"
+	   nfail=$((nfail + 1)) ;;
+	*) report "not ok $n selftests: cbd: $t # exit=$rc"
+	   nfail=$((nfail + 1)) ;;
+	esac
+done
+
+# Whole-boot kernel log and taint check (the host checks the console too).
+klog=clean
+if dmesg | grep -E "$CBD_BAD_KLOG" > /tmp/badklog; then
+	klog=bad
+	report "# kernel log has warnings/oopses:"
+	head -20 /tmp/badklog | while IFS= read -r line; do report "#   $line"; done
+fi
+report "CBD-VM: done tests=$n failed=$nfail taint=$(cat /proc/sys/kernel/tainted) klog=$klog pmem=$([ "$PMEM_OK" = 0 ] && echo ok || echo failed)"
+vm_poweroff

@@ -1,0 +1,503 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the Debian 6.12 kernel in QEMU (TCG) with emulated persistent memory
+# and run CBD selftests inside the guest.
+#
+#   vm.sh [TEST...]        run the given guest scripts (names relative to this
+#                          directory, e.g. module_load.sh) in one VM
+#   vm.sh --shell          boot and drop into a shell on the serial console
+#
+# The script can also be sourced ("source vm.sh") for its functions; see
+# run_vm_tests.sh and demo.sh.  Everything is driven by the environment:
+#
+#   PMEM=cxl|nvdimm|memmap  transport memory (default cxl: CXL type-3 pmem,
+#                          region + fsdax namespace created in the guest)
+#   PMEM_SIZE=1G           size of the pmem device (>= 512M for a transport;
+#                          a multiple of 256M for cxl)
+#   PMEM_FILE=path         memory-backend-file (share=on); default a fresh
+#                          file under /dev/shm that is removed after the run.
+#                          Given explicitly, it is kept and reused, so a later
+#                          run sees the same contents (cxl: the label storage
+#                          area is kept next to it as PMEM_FILE.lsa).
+#   PMEM2_SIZE=256M        add a second, small pmem device (/dev/pmem1);
+#                          cxl and nvdimm only
+#   DISKS="1G 1G"          sizes of the virtio-blk disks (/dev/vda, /dev/vdb..)
+#                          as sparse files; default one 1G disk
+#   DISK_DIR=dir           keep the disk images there (reused if present)
+#   MEM=2G SMP=2           guest memory and CPUs
+#   TEST_TIMEOUT=300       per-test timeout inside the guest (seconds)
+#   VM_TIMEOUT=secs        host-side timeout for the whole VM (default:
+#                          240 + TEST_TIMEOUT * number of tests)
+#   CBD_KO=path            module to test (default: <repo>/cbd.ko)
+#   OUT_DIR=dir            where run logs go (default: ./out next to this
+#                          script); each run gets its own subdirectory
+#   VERBOSE=1              also stream the kernel console to stdout
+#   KEEP=1                 keep the run directory even on success
+#   CBD_CACHE              setup cache (default ~/.cache/cbd)
+#
+# Exit status: 0 if every test passed and the kernel stayed healthy (no
+# panic, hang, WARNING/BUG/Oops/lockdep/KASAN splat, taint beyond O+E),
+# non-zero otherwise.  The full serial log is kept on failure and its path
+# printed.
+
+VM_SELFTEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_REPO=$(cd "$VM_SELFTEST_DIR/../../../.." && pwd)
+CBD_CACHE=${CBD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cbd}
+
+# CBD_BAD_KLOG (kernel log lines that fail a run) and CBD_TAINT_ALLOWED (O+E)
+# are shared with the guest side.
+# shellcheck source=cbd_lib.sh
+. "$VM_SELFTEST_DIR/cbd_lib.sh"
+
+# Bump to force a rebuild of the cached initramfs base.
+VM_BASE_VERSION=1
+
+# Guest programs (besides busybox) and their shared libraries.
+VM_BINS=(bash kmod dd fio mke2fs e2fsck tune2fs dumpe2fs debugfs
+	 mkfs.xfs xfs_repair xfs_io xfs_db xfs_admin
+	 cxl ndctl daxctl blkdiscard blockdev wipefs lsblk fallocate losetup
+	 dmsetup make-bcache nbd-client sync stat cmp timeout)
+# Guest modules (their dependencies are added automatically).
+VM_MODS=(nd_pmem dax_pmem device_dax nd_e820 nfit nd_btt
+	 cxl_acpi cxl_pci cxl_mem cxl_pmem
+	 virtio_blk virtio_net 9p 9pnet_virtio
+	 ext4 xfs crc32c_generic crc32c-intel libcrc32c
+	 dm-mod dm-delay dm-flakey dm-writecache bcache loop nbd
+	 null_blk brd)
+
+vm_log() { printf 'vm: %s\n' "$*" >&2; }
+vm_die() { vm_log "error: $*"; exit 2; }
+
+# "1G" / "512M" / "1024" (MiB) -> MiB
+vm_mib() {
+	local v=${1^^}
+	case "$v" in
+	*G) echo $(( ${v%G} * 1024 )) ;;
+	*M) echo "${v%M}" ;;
+	*[!0-9]*|'') vm_die "bad size '$1' (use e.g. 512M or 1G)" ;;
+	*) echo "$v" ;;
+	esac
+}
+
+vm_kver() {
+	[ -f "$CBD_CACHE/KVER" ] || vm_die "no $CBD_CACHE/KVER: run 'make setup' first"
+	cat "$CBD_CACHE/KVER"
+}
+
+# Path to the tree that contains lib/modules/$KVER.
+vm_modroot() { readlink -f "$CBD_CACHE/modules/../../.."; }
+
+# Copy a file into the staging root at the same (resolved) path, creating
+# symlinks for the path given and the resolved path.
+vm_copy_file() {
+	local root=$1 src=$2 real
+	real=$(readlink -f "$src")
+	[ -e "$root$real" ] || { mkdir -p "$root$(dirname "$real")"; cp -a "$real" "$root$real"; }
+	if [ "$src" != "$real" ] && [ ! -e "$root$src" ] && [ ! -L "$root$src" ]; then
+		mkdir -p "$root$(dirname "$src")"
+		ln -s "$real" "$root$src"
+	fi
+}
+
+vm_copy_bin() {
+	local root=$1 name=$2 path lib
+	path=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$name") ||
+		vm_die "guest program '$name' not found on the host (run 'make setup')"
+	vm_copy_file "$root" "$path"
+	for lib in $(ldd "$path" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+		vm_copy_file "$root" "$lib"
+	done
+}
+
+vm_base_key() {
+	local kver=$1 b
+	{
+		echo "$VM_BASE_VERSION $kver ${VM_MODS[*]}"
+		for b in "${VM_BINS[@]}" busybox; do
+			ls -lL --time-style=+%s "$(PATH=/usr/sbin:/usr/bin command -v "$b")" 2>/dev/null
+		done
+		sha256sum "$VM_SELFTEST_DIR/vm.sh" | cut -c1-16
+	} | sha256sum | cut -c1-16
+}
+
+# Build (or reuse) the cached base initramfs: busybox, tools, libraries,
+# kernel modules.  Prints the path of the base directory.
+vm_build_base() {
+	local kver key dir root modroot m line
+	kver=$(vm_kver)
+	key=$(vm_base_key "$kver")
+	dir="$CBD_CACHE/initramfs/$key"
+	if [ -f "$dir/base.cpio" ]; then
+		echo "$dir"
+		return 0
+	fi
+	vm_log "building initramfs base ($dir)"
+	rm -rf "$dir"
+	root="$dir/root"
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
+	ln -s usr/bin "$root/bin"
+	ln -s usr/sbin "$root/sbin"
+	ln -s usr/lib "$root/lib"
+	ln -s usr/lib64 "$root/lib64"
+
+	for m in "${VM_BINS[@]}"; do
+		vm_copy_bin "$root" "$m"
+	done
+	for m in modprobe insmod rmmod lsmod modinfo depmod; do
+		ln -sf kmod "$root/usr/bin/$m"
+	done
+	cp /bin/busybox "$root/usr/bin/busybox"
+	# Busybox applets for everything not provided by a real program.
+	while read -r line; do
+		line=/${line#/}
+		case "$line" in /linuxrc) continue ;; esac
+		[ -e "$root$line" ] || [ -L "$root$line" ] || ln -s /usr/bin/busybox "$root$line"
+	done < <(busybox --list-full)
+
+	cp /etc/mke2fs.conf "$root/etc/" 2>/dev/null || true
+	ln -sf /proc/self/mounts "$root/etc/mtab"
+	echo 'root:x:0:0:root:/root:/bin/bash' > "$root/etc/passwd"
+	echo 'root:x:0:' > "$root/etc/group"
+
+	# Modules with dependencies (-C /dev/null: ignore the host's modprobe.d).
+	modroot=$(vm_modroot)
+	for m in "${VM_MODS[@]}"; do
+		modprobe -C /dev/null -d "$modroot" -S "$kver" --show-depends "$m" > "$dir/deps" ||
+			vm_die "module $m not found in $modroot"
+		awk '$1 == "insmod" {print $2}' "$dir/deps" >> "$dir/modlist"
+	done
+	for m in $(sort -u "$dir/modlist"); do
+		rel=${m#"$modroot"/}
+		mkdir -p "$root/usr/$(dirname "$rel")"
+		cp "$m" "$root/usr/$rel"
+	done
+	rm -f "$dir/deps" "$dir/modlist"
+	for m in modules.order modules.builtin modules.builtin.modinfo; do
+		cp "$modroot/lib/modules/$kver/$m" "$root/usr/lib/modules/$kver/"
+	done
+	depmod -b "$root" "$kver"
+
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$dir/base.cpio.tmp"
+	mv "$dir/base.cpio.tmp" "$dir/base.cpio"
+	echo "$dir"
+}
+
+# Build the per-run initramfs: base + overlay (init, tests, cbd.ko, config).
+# $1 = run directory, $2 = base dir, rest = tests.  Writes $1/initrd.cpio.
+vm_build_initrd() {
+	local run=$1 base=$2 kver ov ko t
+	shift 2
+	kver=$(vm_kver)
+	ko=${CBD_KO:-$VM_REPO/cbd.ko}
+	[ -f "$ko" ] || vm_die "$ko not found: build it with 'make -C $VM_REPO modules'"
+	ov="$run/overlay"
+	rm -rf "$ov"
+	mkdir -p "$ov/cbd" "$ov/usr/lib/modules/$kver/extra"
+	cp "$VM_SELFTEST_DIR/guest_init.sh" "$ov/init"
+	chmod 755 "$ov/init"
+	cp "$VM_SELFTEST_DIR"/*.sh "$VM_SELFTEST_DIR/settings" "$ov/cbd/"
+	rm -f "$ov/cbd/vm.sh" "$ov/cbd/setup.sh" "$ov/cbd/run_vm_tests.sh" \
+	      "$ov/cbd/intree_check.sh" "$ov/cbd/demo.sh" "$ov/cbd/bench.sh"
+	for t in "$@"; do
+		[ -f "$VM_SELFTEST_DIR/$t" ] || vm_die "no such test: $t"
+	done
+	# The module, with modules.dep regenerated so that "modprobe cbd" works
+	# (under a lock: the cached base tree is shared by concurrent runs).
+	cp "$ko" "$ov/usr/lib/modules/$kver/extra/cbd.ko"
+	(
+		flock 9
+		local mdir="$base/root/usr/lib/modules/$kver"
+		mkdir -p "$mdir/extra"
+		cp "$ko" "$mdir/extra/cbd.ko"
+		depmod -b "$base/root" "$kver"
+		cp "$mdir"/modules.* "$ov/usr/lib/modules/$kver/"
+		rm -f "$mdir/extra/cbd.ko"
+	) 9>"$base/lock"
+
+	cat > "$ov/cbd/run.conf" <<-EOF
+	VM_PMEM='$PMEM'
+	VM_PMEM2='${PMEM2_SIZE:+1}'
+	VM_TESTS='$*'
+	VM_SHELL='${VM_SHELL:-0}'
+	VM_TEST_TIMEOUT='$TEST_TIMEOUT'
+	VM_GUEST_ID='${VM_GUEST_ID:-0}'
+	EOF
+	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$run/overlay.cpio"
+	cat "$base/base.cpio" "$run/overlay.cpio" > "$run/initrd.cpio"
+	rm -rf "$ov" "$run/overlay.cpio"
+}
+
+# Create (or reuse) a sparse file of $2 MiB at $1.
+vm_sparse() {
+	[ -f "$1" ] && [ "$(stat -c %s "$1")" -eq $(( $2 * 1024 * 1024 )) ] && return 0
+	rm -f "$1"
+	truncate -s "${2}M" "$1"
+}
+
+# QEMU arguments for the transport memory; sets VM_QEMU_ARGS / VM_KARGS.
+vm_pmem_args() {
+	local run=$1 size size2 win lsa
+	size=$(vm_mib "$PMEM_SIZE")
+	size2=${PMEM2_SIZE:+$(vm_mib "$PMEM2_SIZE")}
+	vm_sparse "$PMEM_FILE" "$size"
+	[ -z "$size2" ] || vm_sparse "$PMEM_FILE.2" "$size2"
+	case "$PMEM" in
+	cxl)
+		(( size % 256 == 0 )) || vm_die "PMEM_SIZE must be a multiple of 256M for cxl"
+		[ -z "$size2" ] || (( size2 % 256 == 0 )) || vm_die "PMEM2_SIZE must be a multiple of 256M for cxl"
+		VM_MACHINE="q35,cxl=on" VM_PCI_BUS=pcie.0
+		VM_QEMU_ARGS+=(-cpu max,hypervisor=off -m "${MEM_MB}M")
+		VM_KARGS+=" pcie_ports=compat"
+		lsa=128K
+		local i file sz fmw=""
+		for i in 0 1; do
+			file=$PMEM_FILE sz=$size
+			if [ "$i" = 1 ]; then
+				[ -n "$size2" ] || break
+				file=$PMEM_FILE.2 sz=$size2
+			fi
+			[ -f "$file.lsa" ] || truncate -s "$lsa" "$file.lsa"
+			win=$(( (sz + 4095) / 4096 * 4096 ))
+			VM_QEMU_ARGS+=(
+				-object "memory-backend-file,id=cxl-mem$i,share=on,mem-path=$file,size=${sz}M"
+				-object "memory-backend-file,id=cxl-lsa$i,share=on,mem-path=$file.lsa,size=$lsa"
+				-device "pxb-cxl,bus_nr=$(( 12 + i * 10 )),bus=pcie.0,id=cxl.$i"
+				-device "cxl-rp,port=0,bus=cxl.$i,id=cxl_rp$i,chassis=0,slot=$(( 2 + i ))"
+				-device "cxl-type3,bus=cxl_rp$i,memdev=cxl-mem$i,lsa=cxl-lsa$i,id=cxl-pmem$i,sn=$(( i + 1 ))")
+			fmw+=",cxl-fmw.$i.targets.0=cxl.$i,cxl-fmw.$i.size=${win}M"
+		done
+		VM_MACHINE+=$fmw
+		;;
+	nvdimm)
+		VM_MACHINE="pc,nvdimm=on" VM_PCI_BUS=pci.0
+		VM_QEMU_ARGS+=(-cpu max -m "${MEM_MB}M,slots=4,maxmem=$(( MEM_MB + size + ${size2:-0} + 1024 ))M"
+			-object "memory-backend-file,id=nv0,share=on,mem-path=$PMEM_FILE,size=${size}M"
+			-device "nvdimm,id=nvdimm0,memdev=nv0")
+		[ -z "$size2" ] || VM_QEMU_ARGS+=(
+			-object "memory-backend-file,id=nv1,share=on,mem-path=$PMEM_FILE.2,size=${size2}M"
+			-device "nvdimm,id=nvdimm1,memdev=nv1")
+		;;
+	memmap)
+		# Guest RAM marked as pmem (e820 type 12): not shared, not kept.
+		[ -z "$size2" ] || vm_die "PMEM2_SIZE is not supported with PMEM=memmap"
+		VM_MACHINE="pc" VM_PCI_BUS=pci.0
+		if (( MEM_MB + size <= 3072 )); then
+			VM_QEMU_ARGS+=(-cpu max -m "$(( MEM_MB + size ))M")
+			VM_KARGS+=" memmap=${size}M!${MEM_MB}M"
+		else
+			# pc puts RAM above 3G at 4G when there is >= 3.5G.
+			VM_QEMU_ARGS+=(-cpu max -m "$(( (MEM_MB > 3072 ? MEM_MB : 3072) + size ))M")
+			VM_KARGS+=" memmap=${size}M!4G"
+		fi
+		;;
+	*) vm_die "PMEM must be cxl, nvdimm or memmap (got '$PMEM')" ;;
+	esac
+}
+
+# virtio-blk disks: appends to VM_QEMU_ARGS.
+vm_disk_args() {
+	local run=$1 dir=${DISK_DIR:-$1} i=0 sz f
+	mkdir -p "$dir"
+	for sz in ${DISKS:-1G}; do
+		f="$dir/disk$i.img"
+		vm_sparse "$f" "$(vm_mib "$sz")"
+		VM_QEMU_ARGS+=(-drive "file=$f,format=raw,if=none,id=vd$i,cache=unsafe,aio=threads"
+			       -device "virtio-blk-pci,bus=$VM_PCI_BUS,drive=vd$i,serial=cbd-disk$i")
+		i=$((i + 1))
+	done
+}
+
+# Fill in defaults shared by all entry points.
+vm_defaults() {
+	PMEM=${PMEM:-cxl}
+	PMEM_SIZE=${PMEM_SIZE:-1G}
+	MEM=${MEM:-2G}
+	MEM_MB=$(vm_mib "$MEM")
+	SMP=${SMP:-2}
+	TEST_TIMEOUT=${TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$VM_SELFTEST_DIR/settings" 2>/dev/null)}
+	TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+	OUT_DIR=${OUT_DIR:-$VM_SELFTEST_DIR/out}
+	command -v qemu-system-x86_64 >/dev/null || vm_die "qemu-system-x86_64 missing: run 'make setup'"
+	[ -e "$CBD_CACHE/vmlinuz" ] || vm_die "$CBD_CACHE/vmlinuz missing: run 'make setup'"
+}
+
+# Create a run directory and print its path.  $1 = short name.
+vm_new_run() {
+	local d
+	mkdir -p "$OUT_DIR"
+	d=$(mktemp -d "$OUT_DIR/$(date +%Y%m%d-%H%M%S)-$PMEM-${1:-run}.XXXX")
+	echo "$d"
+}
+
+# Prepare the run directory and the QEMU command line (VM_QEMU_ARGS) for one
+# guest.  $1 = run dir, rest = tests.  Files in the run dir: console.log
+# (ttyS0: kernel console and test output), results.log (ttyS1: KTAP and the
+# final status line), qemu.cmd, qemu.err.
+vm_prepare() {
+	local run=$1 base
+	shift
+	base=$(vm_build_base) || vm_die "building the initramfs failed"
+	vm_build_initrd "$run" "$base" "$@"
+	if [ -z "${PMEM_FILE:-}" ]; then
+		PMEM_FILE=/dev/shm/cbd-pmem-$(basename "$run").img
+		VM_PMEM_TEMP=1
+	fi
+	VM_QEMU_ARGS=()
+	VM_KARGS="console=ttyS0,115200 oops=panic panic=-1 mitigations=off"
+	vm_pmem_args "$run"
+	vm_disk_args "$run"
+	VM_QEMU_ARGS=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
+		-accel tcg,thread=multi -machine "$VM_MACHINE" -smp "$SMP"
+		-kernel "$CBD_CACHE/vmlinuz" -initrd "$run/initrd.cpio"
+		-append "$VM_KARGS${VM_KARGS_EXTRA:+ $VM_KARGS_EXTRA}"
+		-chardev "${VM_CONSOLE:-file,id=con,path=$run/console.log}" -serial chardev:con
+		-chardev "file,id=res,path=$run/results.log" -serial chardev:res
+		-nic none "${VM_QEMU_ARGS[@]}")
+	printf '%q ' "${VM_QEMU_ARGS[@]}" > "$run/qemu.cmd"
+	echo >> "$run/qemu.cmd"
+	: > "$run/console.log"
+	: > "$run/results.log"
+}
+
+# Start the guest prepared by vm_prepare in the background; sets VM_PID.
+vm_start() {
+	"${VM_QEMU_ARGS[@]}" </dev/null 2>"$1/qemu.err" >&2 &
+	VM_PID=$!
+	VM_START_TIME=$(date +%s)
+}
+
+# Wait for the guest started by vm_start, streaming its test output.
+# $1 = run dir, $2 = timeout in seconds.  Sets VM_RC (qemu exit status,
+# 124 on timeout) and VM_ELAPSED.
+vm_wait() {
+	local run=$1 limit=$2 tailpid t0
+	t0=$VM_START_TIME
+	if [ "${VERBOSE:-0}" = 1 ]; then
+		tail -n +1 -f --pid="$VM_PID" "$run/console.log" &
+	else
+		tail -n +1 -f --pid="$VM_PID" "$run/results.log" | tr -d '\r' | grep -v '^CBD-VM: ' &
+	fi
+	tailpid=$!
+	VM_RC=
+	while kill -0 "$VM_PID" 2>/dev/null; do
+		if (( $(date +%s) - t0 >= limit )); then
+			vm_log "timeout: guest still running after ${limit}s, killing it"
+			kill "$VM_PID" 2>/dev/null
+			sleep 2
+			kill -9 "$VM_PID" 2>/dev/null
+			VM_RC=124
+			break
+		fi
+		sleep 1
+	done
+	local rc=0
+	wait "$VM_PID" 2>/dev/null || rc=$?
+	VM_RC=${VM_RC:-$rc}
+	wait "$tailpid" 2>/dev/null || true
+	VM_ELAPSED=$(( $(date +%s) - t0 ))
+}
+
+# Judge a finished run.  Prints a summary, sets VM_PASS VM_FAIL VM_SKIP and
+# VM_HEALTH (empty if the kernel stayed healthy, else the reason), and
+# returns 0 only if everything passed.  $1 = run dir, rest = tests expected.
+vm_judge() {
+	local run=$1 res status taint bad n t line
+	shift
+	res=$(tr -d '\r' < "$run/results.log")
+	VM_PASS=0 VM_FAIL=0 VM_SKIP=0 VM_HEALTH=
+	n=0
+	for t in "$@"; do
+		n=$((n + 1))
+		line=$(grep -E "^(not )?ok $n " <<<"$res" | head -1) || true
+		if [ -z "$line" ]; then
+			VM_FAIL=$((VM_FAIL + 1))
+			printf 'not ok %d selftests: cbd: %s # no result (guest died or hung)\n' "$n" "$t"
+		elif [[ $line == "not ok"* ]]; then
+			VM_FAIL=$((VM_FAIL + 1))
+		elif [[ $line == *"# SKIP"* ]]; then
+			VM_SKIP=$((VM_SKIP + 1))
+		else
+			VM_PASS=$((VM_PASS + 1))
+		fi
+	done
+
+	status=$(grep '^CBD-VM: done' <<<"$res" | tail -1) || true
+	bad=$(tr -d '\r' < "$run/console.log" | grep -aE '^\[ *[0-9]+\.[0-9]+\]' |
+	      grep -aE "$CBD_BAD_KLOG" | head -5) || true
+	if [ "$VM_RC" = 124 ]; then
+		VM_HEALTH="guest hung (no shutdown within the host timeout)"
+	elif grep -aq 'Kernel panic' "$run/console.log"; then
+		VM_HEALTH="kernel panic"
+	elif [ -n "$bad" ]; then
+		VM_HEALTH="bad kernel log lines: $(head -1 <<<"$bad")"
+	elif [ -z "$status" ]; then
+		VM_HEALTH="guest did not finish (qemu exit $VM_RC, see qemu.err)"
+	else
+		taint=$(sed -n 's/.* taint=\([0-9]*\).*/\1/p' <<<"$status") || true
+		if [ -z "$taint" ] || (( taint & ~CBD_TAINT_ALLOWED )); then
+			VM_HEALTH="kernel tainted: ${taint:-unknown} (allowed: O+E = $CBD_TAINT_ALLOWED)"
+		elif [[ $status != *" klog=clean"* ]]; then
+			VM_HEALTH="guest kernel log check failed: $status"
+		fi
+	fi
+	if [ -n "$bad" ]; then
+		vm_log "kernel log:"
+		sed 's/^/vm:   /' <<<"$bad" >&2
+	fi
+	[ -z "$VM_HEALTH" ] || vm_log "UNHEALTHY: $VM_HEALTH"
+	[ -z "$VM_HEALTH" ] && [ "$VM_FAIL" -eq 0 ]
+}
+
+# Remove the run's temporary files; keep logs if asked or on failure.
+# $1 = run dir, $2 = 0 on success.
+vm_cleanup() {
+	local run=$1 ok=$2
+	[ "${VM_PMEM_TEMP:-0}" = 1 ] && rm -f "$PMEM_FILE" "$PMEM_FILE.2" "$PMEM_FILE.lsa" "$PMEM_FILE.2.lsa"
+	rm -f "$run/initrd.cpio"
+	[ -n "${DISK_DIR:-}" ] || rm -f "$run"/disk*.img
+	if [ "$ok" = 0 ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$run"
+	else
+		vm_log "logs: $run/console.log (kernel console), $run/results.log (KTAP)"
+	fi
+}
+
+# Boot one guest, run the tests, judge.  Returns 0 on success.
+vm_run() {
+	local run rc
+	run=$(vm_new_run "${VM_NAME:-$(basename "${1:-shell}" .sh)}")
+	VM_RUN_DIR=$run
+	vm_prepare "$run" "$@"
+	vm_start "$run"
+	local limit=${VM_TIMEOUT:-$(( 240 + TEST_TIMEOUT * ($# > 0 ? $# : 1) ))}
+	vm_log "booting $PMEM guest (pid $VM_PID, timeout ${limit}s, logs in $run)"
+	vm_wait "$run" "$limit"
+	rc=0
+	vm_judge "$run" "$@" || rc=1
+	vm_log "guest finished in ${VM_ELAPSED}s: $VM_PASS passed, $VM_FAIL failed, $VM_SKIP skipped${VM_HEALTH:+, kernel unhealthy}"
+	vm_cleanup "$run" "$rc"
+	return "$rc"
+}
+
+vm_shell() {
+	local run
+	run=$(vm_new_run shell)
+	VM_SHELL=1
+	VM_CONSOLE="stdio,id=con,signal=off"
+	vm_prepare "$run"
+	vm_log "interactive shell on the serial console; 'poweroff -f' quits"
+	"${VM_QEMU_ARGS[@]}" || true
+	vm_cleanup "$run" 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	vm_defaults
+	if [ "${1:-}" = --shell ]; then
+		vm_shell
+		exit 0
+	fi
+	[ $# -gt 0 ] || vm_die "usage: vm.sh TEST... | --shell (see the header of $0)"
+	vm_run "$@"
+fi
