@@ -1,1 +1,218 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD host: the slot of each host that registered the transport, its
+ * heartbeat and the hostN sysfs directories.
+ */
+
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "cbd_host.h"
+
+/**
+ * cbd_host_info_is_alive - liveness of a host slot
+ * @info: the slot
+ *
+ * Return: true if the slot is in use and its heartbeat is recent.
+ */
+bool cbd_host_info_is_alive(struct cbd_host_info *info)
+{
+	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
+	       cbd_alive_ts_is_alive(&info->alive_ts);
+}
+
+/**
+ * cbd_hosts_alive - count the alive host slots of a transport
+ * @cbdt: transport with validated geometry
+ *
+ * Return: the number of hosts whose heartbeat is alive, including this one.
+ */
+u32 cbd_hosts_alive(struct cbd_transport *cbdt)
+{
+	u32 i, alive = 0;
+
+	for (i = 0; i < cbdt->host_num; i++) {
+		if (cbd_host_info_is_alive(cbdt_get_host_info(cbdt, i)))
+			alive++;
+	}
+
+	return alive;
+}
+
+static void cbd_host_hb(struct cbd_host *host)
+{
+	struct cbd_host_info *info = host->host_info;
+
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(host->cbdt, &info->alive_ts, sizeof(info->alive_ts));
+}
+
+static void cbd_host_hb_workfn(struct work_struct *work)
+{
+	struct cbd_host *host = container_of(to_delayed_work(work),
+					     struct cbd_host, hb_work);
+
+	cbd_host_hb(host);
+	queue_delayed_work(cbd_wq, &host->hb_work, CBD_HB_INTERVAL);
+}
+
+/*
+ * Free a slot: everything but the state byte first, then the state, so
+ * that a host claiming the slot as soon as it is free sees a clean record.
+ */
+static void cbd_host_info_free(struct cbd_transport *cbdt,
+			       struct cbd_host_info *info)
+{
+	memset(info->hostname, 0, sizeof(info->hostname));
+	cbd_alive_ts_clear(&info->alive_ts);
+	cbdt_flush(cbdt, info, sizeof(*info));
+
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
+}
+
+/**
+ * cbd_host_register - take a host slot for this host
+ * @cbdt: transport
+ * @hostname: non-empty name, shorter than CBD_NAME_LEN
+ *
+ * Return: 0, -EEXIST if this host is already registered on @cbdt,
+ * -EINVAL for a bad name, -ENOENT if no slot is free, -ENOMEM.
+ */
+int cbd_host_register(struct cbd_transport *cbdt, const char *hostname)
+{
+	struct cbd_host *host;
+	u32 host_id;
+	int ret;
+
+	if (cbdt->host)
+		return -EEXIST;
+
+	if (!*hostname || strnlen(hostname, CBD_NAME_LEN) >= CBD_NAME_LEN)
+		return -EINVAL;
+
+	host = kzalloc(sizeof(*host), GFP_KERNEL);
+	if (!host)
+		return -ENOMEM;
+
+	ret = cbdt_get_empty_host_id(cbdt, &host_id);
+	if (ret) {
+		cbdt_err(cbdt, "no free host slot\n");
+		kfree(host);
+		return ret;
+	}
+
+	host->host_id = host_id;
+	host->cbdt = cbdt;
+	host->host_info = cbdt_get_host_info(cbdt, host_id);
+	/* The slot is ours and zeroed: the name needs no padding. */
+	strscpy(host->host_info->hostname, hostname, CBD_NAME_LEN);
+	cbdt_flush(cbdt, host->host_info, sizeof(*host->host_info));
+
+	INIT_DELAYED_WORK(&host->hb_work, cbd_host_hb_workfn);
+	queue_delayed_work(cbd_wq, &host->hb_work, 0);
+
+	cbdt->host = host;
+	return 0;
+}
+
+/**
+ * cbd_host_unregister - give back this host's slot
+ * @cbdt: transport the host registered on
+ */
+void cbd_host_unregister(struct cbd_transport *cbdt)
+{
+	struct cbd_host *host = cbdt->host;
+
+	if (!host)
+		return;
+
+	cbd_slot_set_state(&host->host_info->state, CBD_SLOT_STATE_REMOVING);
+	cbdt_flush(cbdt, &host->host_info->state, sizeof(u8));
+	cancel_delayed_work_sync(&host->hb_work);
+
+	cbd_host_info_free(cbdt, host->host_info);
+
+	cbdt->host = NULL;
+	kfree(host);
+}
+
+/**
+ * cbd_host_clear - free the slot of a dead host
+ * @cbdt: transport
+ * @host_id: slot index, from the user
+ *
+ * Return: 0 (also if the slot is already free), -EINVAL for an invalid id,
+ * -EBUSY if the host is alive (which includes this host).
+ */
+int cbd_host_clear(struct cbd_transport *cbdt, u32 host_id)
+{
+	struct cbd_host_info *info;
+
+	if (!cbdt_host_id_valid(cbdt, host_id))
+		return -EINVAL;
+
+	if (cbdt->host && cbdt->host->host_id == host_id)
+		return -EBUSY;
+
+	info = cbdt_get_host_info(cbdt, host_id);
+	if (cbd_host_info_is_alive(info))
+		return -EBUSY;
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
+		return 0;
+
+	cbd_host_info_free(cbdt, info);
+	return 0;
+}
+
+/* sysfs: cbd_hosts/hostN */
+
+static struct cbd_host_info *cbd_host_info_of(struct device *dev)
+{
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+
+	return cbdt_get_host_info(obj->cbdt, obj->id);
+}
+
+static ssize_t hostname_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct cbd_host_info *info = cbd_host_info_of(dev);
+	char name[CBD_NAME_LEN];
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
+		return 0;
+
+	/* Written by any host: take a bounded, NUL-terminated copy. */
+	memcpy(name, info->hostname, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+
+	return sysfs_emit(buf, "%s\n", name);
+}
+static DEVICE_ATTR_ADMIN_RO(hostname);
+
+static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	bool alive = cbd_host_info_is_alive(cbd_host_info_of(dev));
+
+	return sysfs_emit(buf, "%s\n", alive ? "true" : "false");
+}
+static DEVICE_ATTR_ADMIN_RO(alive);
+
+static struct attribute *cbd_host_attrs[] = {
+	&dev_attr_hostname.attr,
+	&dev_attr_alive.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(cbd_host);
+
+const struct device_type cbd_host_type = {
+	.name	= "cbd_host",
+	.groups	= cbd_host_groups,
+};
+
+const struct device_type cbd_hosts_type = {
+	.name	= "cbd_hosts",
+};

@@ -1,17 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * CBD (CXL Block Device): module init/exit, the cbd bus and root device.
+ *
+ * /sys/bus/cbd/transport_register and transport_unregister create and
+ * remove transports; each transport is a device on the cbd bus below the
+ * root device /sys/devices/cbd.
  */
 
+#include <linux/capability.h>
+#include <linux/ctype.h>
+#include <linux/kstrtox.h>
 #include <linux/module.h>
+#include <linux/string.h>
+
+#include "cbd_base.h"
+#include "cbd_blkdev.h"
+#include "cbd_transport.h"
+
+struct workqueue_struct *cbd_wq;
+
+static ssize_t transport_register_store(const struct bus_type *bus,
+					const char *ubuf, size_t size)
+{
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	ret = cbdt_register(ubuf);
+	if (ret < 0)
+		return ret;
+
+	return size;
+}
+static BUS_ATTR_WO(transport_register);
+
+/* Accept exactly "transport_id=<decimal>", optionally newline-terminated. */
+static int cbd_parse_transport_id(const char *buf, u32 *id)
+{
+	static const char key[] = "transport_id=";
+
+	if (strncmp(buf, key, sizeof(key) - 1))
+		return -EINVAL;
+	buf += sizeof(key) - 1;
+
+	/* kstrtouint() rejects signs other than '+' and trailing garbage. */
+	if (!isdigit(*buf))
+		return -EINVAL;
+
+	return kstrtouint(buf, 10, id) ? -EINVAL : 0;
+}
+
+static ssize_t transport_unregister_store(const struct bus_type *bus,
+					  const char *ubuf, size_t size)
+{
+	u32 transport_id;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	/* sysfs hands us a NUL-terminated copy of the user buffer. */
+	ret = cbd_parse_transport_id(ubuf, &transport_id);
+	if (ret)
+		return ret;
+
+	ret = cbdt_unregister(transport_id);
+	if (ret < 0)
+		return ret;
+
+	return size;
+}
+static BUS_ATTR_WO(transport_unregister);
+
+static struct attribute *cbd_bus_attrs[] = {
+	&bus_attr_transport_register.attr,
+	&bus_attr_transport_unregister.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(cbd_bus);
+
+const struct bus_type cbd_bus_type = {
+	.name		= "cbd",
+	.bus_groups	= cbd_bus_groups,
+};
+
+/* cbd_root_dev is static: nothing to free when its last reference goes. */
+static void cbd_root_dev_release(struct device *dev)
+{
+}
+
+struct device cbd_root_dev = {
+	.init_name	= "cbd",
+	.release	= cbd_root_dev_release,
+};
 
 static int __init cbd_init(void)
 {
+	int ret;
+
+	cbd_wq = alloc_workqueue(CBD_DRV_NAME, WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!cbd_wq)
+		return -ENOMEM;
+
+	ret = device_register(&cbd_root_dev);
+	if (ret) {
+		put_device(&cbd_root_dev);
+		goto err_destroy_wq;
+	}
+
+	ret = bus_register(&cbd_bus_type);
+	if (ret)
+		goto err_unregister_root_dev;
+
+	ret = cbd_blkdev_init();
+	if (ret)
+		goto err_unregister_bus;
+
 	return 0;
+
+err_unregister_bus:
+	bus_unregister(&cbd_bus_type);
+err_unregister_root_dev:
+	device_unregister(&cbd_root_dev);
+err_destroy_wq:
+	destroy_workqueue(cbd_wq);
+	return ret;
 }
 
 static void __exit cbd_exit(void)
 {
+	/* Every transport pins the module: none is left at this point. */
+	cbd_transport_exit();
+	cbd_blkdev_exit();
+	bus_unregister(&cbd_bus_type);
+	device_unregister(&cbd_root_dev);
+	destroy_workqueue(cbd_wq);
 }
 
 module_init(cbd_init);

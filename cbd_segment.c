@@ -1,1 +1,454 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD segment: a 16 MiB typed region of the transport (channel or cache
+ * segment), its shared reference count and heartbeat, helpers to move
+ * data between segments and bios, and the segmentN sysfs directories.
+ */
+
+#include <linux/crc32.h>
+#include <linux/highmem.h>
+
+#include "cbd_channel.h"
+#include "cbd_segment.h"
+
+/**
+ * cbd_segment_info_is_alive - liveness of a segment
+ * @info: the segment header
+ *
+ * Return: true if the segment is in use and one of its users is alive.
+ */
+bool cbd_segment_info_is_alive(struct cbd_segment_info *info)
+{
+	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
+	       cbd_alive_ts_is_alive(&info->alive_ts);
+}
+
+static void cbd_segment_hb(struct cbd_segment *segment)
+{
+	struct cbd_segment_info *info = segment->segment_info;
+
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(segment->cbdt, &info->alive_ts, sizeof(info->alive_ts));
+}
+
+static void cbd_segment_hb_workfn(struct work_struct *work)
+{
+	struct cbd_segment *segment = container_of(to_delayed_work(work),
+						   struct cbd_segment, hb_work);
+
+	cbd_segment_hb(segment);
+	queue_delayed_work(cbd_wq, &segment->hb_work, CBD_HB_INTERVAL);
+}
+
+/*
+ * The reference count is one byte shared by all hosts using the segment:
+ * update it with cmpxchg() and never wrap it.  Return the new value.
+ */
+static u8 cbd_segment_ref_add(struct cbd_segment *segment, int delta)
+{
+	u8 *ref = &segment->segment_info->ref;
+	u8 old, new;
+
+	do {
+		old = READ_ONCE(*ref);
+		if ((delta > 0 && old == U8_MAX) || (delta < 0 && !old)) {
+			cbdt_err(segment->cbdt, "segment%u: bad ref %u\n",
+				 segment->seg_id, old);
+			return old;
+		}
+		new = old + delta;
+	} while (cmpxchg(ref, old, new) != old);
+
+	return new;
+}
+
+/**
+ * cbd_segment_init - start using a segment
+ * @cbdt: transport
+ * @segment: in-memory segment to initialise
+ * @options: segment id (validated by the caller), type, data offset, ops
+ *
+ * Takes a reference on the shared segment, marks it running and starts
+ * its heartbeat.  Undone by cbd_segment_exit().
+ */
+void cbd_segment_init(struct cbd_transport *cbdt, struct cbd_segment *segment,
+		      struct cbds_init_options *options)
+{
+	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, options->seg_id);
+
+	segment->cbdt = cbdt;
+	segment->seg_id = options->seg_id;
+	segment->segment_info = info;
+	segment->seg_ops = options->seg_ops;
+	segment->data = (void *)info + options->data_off;
+	segment->data_size = cbdt->segment_size - options->data_off;
+	segment->priv_data = options->priv_data;
+
+	WRITE_ONCE(info->type, options->type);
+	cbd_segment_ref_add(segment, 1);
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbdt, info, sizeof(*info));
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_RUNNING);
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
+
+	INIT_DELAYED_WORK(&segment->hb_work, cbd_segment_hb_workfn);
+	queue_delayed_work(cbd_wq, &segment->hb_work, CBD_HB_INTERVAL);
+	segment->inited = true;
+}
+
+/**
+ * cbd_segment_exit - stop using a segment
+ * @segment: segment set up by cbd_segment_init(), or never initialised
+ *
+ * The last user on any host frees the segment.
+ */
+void cbd_segment_exit(struct cbd_segment *segment)
+{
+	struct cbd_segment_info *info = segment->segment_info;
+
+	if (!segment->inited)
+		return;
+
+	cancel_delayed_work_sync(&segment->hb_work);
+	segment->inited = false;
+
+	if (cbd_segment_ref_add(segment, -1))
+		return;
+
+	/* Heartbeat first, state last: a new owner may claim it right away. */
+	cbd_alive_ts_clear(&info->alive_ts);
+	cbdt_flush(segment->cbdt, &info->alive_ts, sizeof(info->alive_ts));
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(segment->cbdt, &info->state, sizeof(info->state));
+}
+
+/**
+ * cbd_segment_clear - free the segment of a dead user
+ * @cbdt: transport
+ * @segment_id: segment id, from the user
+ *
+ * Return: 0 (also for a free segment), -EINVAL for an invalid id, -EBUSY
+ * if the segment is alive.
+ */
+int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id)
+{
+	struct cbd_segment_info *info;
+
+	if (!cbdt_segment_id_valid(cbdt, segment_id))
+		return -EINVAL;
+
+	info = cbdt_get_segment_info(cbdt, segment_id);
+	if (cbd_segment_info_is_alive(info))
+		return -EBUSY;
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
+		return 0;
+
+	/* Everything after the state byte first, the state last. */
+	cbdt_zero_range(cbdt, (void *)info + 1, cbdt->segment_size - 1);
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
+	return 0;
+}
+
+/* Bring @pos back into its segment's data area (wrap or next segment). */
+static bool cbds_pos_sanitize(struct cbd_seg_pos *pos)
+{
+	struct cbd_segment *segment = pos->segment;
+
+	if (pos->off < segment->data_size)
+		return true;
+
+	segment->seg_ops->sanitize_pos(pos);
+	if (WARN_ON_ONCE(pos->off >= pos->segment->data_size))
+		return false;
+
+	return true;
+}
+
+/**
+ * cbds_pos_advance - move a position forward
+ * @seg_pos: position, updated in place
+ * @len: bytes to move
+ */
+void cbds_pos_advance(struct cbd_seg_pos *seg_pos, u32 len)
+{
+	u32 chunk;
+
+	while (len) {
+		if (!cbds_pos_sanitize(seg_pos))
+			return;
+		chunk = min(len, seg_pos->segment->data_size - seg_pos->off);
+		seg_pos->off += chunk;
+		len -= chunk;
+	}
+	cbds_pos_sanitize(seg_pos);
+}
+
+/* Address of @pos and the contiguous bytes from there, at most @len. */
+static void *cbds_pos_addr(struct cbd_seg_pos *pos, u32 len, u32 *chunk)
+{
+	if (!cbds_pos_sanitize(pos))
+		return NULL;
+
+	*chunk = min(len, pos->segment->data_size - pos->off);
+	return pos->segment->data + pos->off;
+}
+
+/**
+ * cbds_copy_data - copy between two segment positions
+ * @dst_pos: destination, advanced by @len
+ * @src_pos: source, advanced by @len
+ * @len: bytes to copy
+ *
+ * Both ranges may wrap or continue in a next segment.  The copy is not
+ * flushed: callers that need durability use cbdt_flush().
+ */
+void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
+		    u32 len)
+{
+	u32 dst_chunk, src_chunk, chunk;
+	void *dst, *src;
+
+	while (len) {
+		dst = cbds_pos_addr(dst_pos, len, &dst_chunk);
+		src = cbds_pos_addr(src_pos, len, &src_chunk);
+		if (!dst || !src)
+			return;
+
+		chunk = min(dst_chunk, src_chunk);
+		memcpy(dst, src, chunk);
+		dst_pos->off += chunk;
+		src_pos->off += chunk;
+		len -= chunk;
+	}
+}
+
+/*
+ * Call @fn for each piece of @data_len bytes of @bio (and the bios chained
+ * behind it through bi_next), starting @bio_off bytes into the data, paired
+ * with the matching piece of the segment data area at @data_off.  Pieces
+ * never cross a page of the bio nor the end of a segment data area.
+ */
+static void cbds_bio_walk(struct cbd_segment *segment, u32 data_off,
+			  u32 data_len, struct bio *bio, u32 bio_off,
+			  void (*fn)(void *seg_addr, struct page *page,
+				     u32 page_off, u32 len))
+{
+	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	u32 chunk, len;
+	void *addr;
+
+	for (; bio && data_len; bio = bio->bi_next) {
+		bio_for_each_segment(bv, bio, iter) {
+			if (bio_off >= bv.bv_len) {
+				bio_off -= bv.bv_len;
+				continue;
+			}
+			bv.bv_offset += bio_off;
+			bv.bv_len -= bio_off;
+			bio_off = 0;
+
+			len = min(bv.bv_len, data_len);
+			data_len -= len;
+			while (len) {
+				addr = cbds_pos_addr(&pos, len, &chunk);
+				if (!addr)
+					return;
+				fn(addr, bv.bv_page, bv.bv_offset, chunk);
+				bv.bv_offset += chunk;
+				pos.off += chunk;
+				len -= chunk;
+			}
+			if (!data_len)
+				return;
+		}
+	}
+}
+
+static void cbds_copy_page_to_seg(void *seg_addr, struct page *page,
+				  u32 page_off, u32 len)
+{
+	memcpy_from_page(seg_addr, page, page_off, len);
+}
+
+static void cbds_copy_seg_to_page(void *seg_addr, struct page *page,
+				  u32 page_off, u32 len)
+{
+	memcpy_to_page(page, page_off, seg_addr, len);
+}
+
+/**
+ * cbds_copy_from_bio - copy bio data into a segment
+ * @segment: segment (or first segment of a chain)
+ * @data_off: destination offset in the data area
+ * @data_len: bytes to copy
+ * @bio: source bio; bios chained through bi_next follow it
+ * @bio_off: bytes of bio data to skip first
+ *
+ * The copy is not flushed: callers that need durability use cbdt_flush().
+ */
+void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
+			struct bio *bio, u32 bio_off)
+{
+	cbds_bio_walk(segment, data_off, data_len, bio, bio_off,
+		      cbds_copy_page_to_seg);
+}
+
+/**
+ * cbds_copy_to_bio - copy segment data into a bio
+ * @segment: segment (or first segment of a chain)
+ * @data_off: source offset in the data area
+ * @data_len: bytes to copy
+ * @bio: destination bio; bios chained through bi_next follow it
+ * @bio_off: bytes of bio data to skip first
+ */
+void cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
+		      struct bio *bio, u32 bio_off)
+{
+	cbds_bio_walk(segment, data_off, data_len, bio, bio_off,
+		      cbds_copy_seg_to_page);
+}
+
+/**
+ * cbd_seg_crc - crc32 of a range of a segment data area
+ * @segment: segment (or first segment of a chain)
+ * @data_off: offset in the data area
+ * @data_len: bytes
+ *
+ * Return: crc32 (seed 0) over the range, following wraps.
+ */
+u32 cbd_seg_crc(struct cbd_segment *segment, u32 data_off, u32 data_len)
+{
+	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
+	u32 crc = 0, chunk;
+	void *addr;
+
+	while (data_len) {
+		addr = cbds_pos_addr(&pos, data_len, &chunk);
+		if (!addr)
+			break;
+		crc = crc32(crc, addr, chunk);
+		pos.off += chunk;
+		data_len -= chunk;
+	}
+
+	return crc;
+}
+
+/**
+ * cbds_map_pages - add the pages of a data range to a bio (zero copy)
+ * @segment: segment (or first segment of a chain)
+ * @bio: bio to add the pages to
+ * @data_off: offset in the data area
+ * @data_len: bytes
+ *
+ * Return: 0, or -EIO if a page cannot be found or added.
+ */
+int cbds_map_pages(struct cbd_segment *segment, struct bio *bio, u32 data_off,
+		   u32 data_len)
+{
+	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
+	struct cbd_transport *cbdt = segment->cbdt;
+	u32 chunk, page_off;
+	struct page *page;
+	void *addr;
+
+	while (data_len) {
+		addr = cbds_pos_addr(&pos, data_len, &chunk);
+		if (!addr)
+			return -EIO;
+
+		page = cbdt_page(cbdt, cbdt_offset(cbdt, addr), &page_off);
+		if (!page)
+			return -EIO;
+
+		chunk = min_t(u32, chunk, PAGE_SIZE - page_off);
+		if (bio_add_page(bio, page, chunk, page_off) != chunk)
+			return -EIO;
+
+		pos.off += chunk;
+		data_len -= chunk;
+	}
+
+	return 0;
+}
+
+/* sysfs: cbd_segments/segmentN */
+
+static struct cbd_segment_info *cbd_segment_info_of(struct device *dev)
+{
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+
+	return cbdt_get_segment_info(obj->cbdt, obj->id);
+}
+
+static ssize_t detail_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct cbd_segment_info *info = cbd_segment_info_of(dev);
+	struct cbd_channel_info *channel_info;
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE ||
+	    READ_ONCE(info->type) != cbds_type_channel)
+		return 0;
+
+	channel_info = container_of(info, struct cbd_channel_info, seg_info);
+	return sysfs_emit(buf, "channel backend id: %u\nchannel blkdev id: %u\n",
+			  le32_to_cpu(READ_ONCE(channel_info->backend_id)),
+			  le32_to_cpu(READ_ONCE(channel_info->blkdev_id)));
+}
+static DEVICE_ATTR_ADMIN_RO(detail);
+
+static const char *cbd_segment_type_str(u8 type)
+{
+	switch (type) {
+	case cbds_type_channel:
+		return "channel";
+	case cbds_type_cache:
+		return "cache";
+	default:
+		return "Unknown";
+	}
+}
+
+static ssize_t type_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct cbd_segment_info *info = cbd_segment_info_of(dev);
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
+		return 0;
+
+	return sysfs_emit(buf, "%s\n",
+			  cbd_segment_type_str(READ_ONCE(info->type)));
+}
+static DEVICE_ATTR_ADMIN_RO(type);
+
+static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	bool alive = cbd_segment_info_is_alive(cbd_segment_info_of(dev));
+
+	return sysfs_emit(buf, "%s\n", alive ? "true" : "false");
+}
+static DEVICE_ATTR_ADMIN_RO(alive);
+
+static struct attribute *cbd_segment_attrs[] = {
+	&dev_attr_detail.attr,
+	&dev_attr_type.attr,
+	&dev_attr_alive.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(cbd_segment);
+
+const struct device_type cbd_segment_type = {
+	.name	= "cbd_segment",
+	.groups	= cbd_segment_groups,
+};
+
+const struct device_type cbd_segments_type = {
+	.name	= "cbd_segments",
+};

@@ -118,7 +118,10 @@ struct cbd_obj_container {
 /**
  * struct cbd_transport - in-memory transport of this host
  * @id: local transport id (the N of transportN)
- * @device: transportN on the cbd bus
+ * @device: transportN on the cbd bus; its release frees the transport
+ * @state_lock: serialises writes to the adm attribute against unregister
+ * @adm_enabled: adm commands are accepted (registration complete and
+ *	unregister not started)
  * @adm_lock: serialises adm commands and register/unregister steps
  * @lock: protects @backends and @blkdevs
  * @backends: backends running on this host (struct cbd_backend.node)
@@ -127,6 +130,7 @@ struct cbd_obj_container {
  * @path: path of the registered pmem device
  * @bdev_file: the pmem block device, opened exclusively
  * @dax_dev: its DAX device
+ * @dax_pgoff: DAX page offset of transport offset 0 (partition start)
  * @base: kernel virtual address of transport offset 0
  * @size: usable bytes from @base
  * @info: the on-media header (at @base)
@@ -137,6 +141,8 @@ struct cbd_obj_container {
 struct cbd_transport {
 	u16 id;
 	struct device device;
+	struct mutex state_lock;	/* protects adm_enabled */
+	bool adm_enabled;
 	struct mutex adm_lock;	/* serialises adm ops on this host */
 	spinlock_t lock;	/* protects backends, blkdevs */
 	struct list_head backends;
@@ -147,6 +153,7 @@ struct cbd_transport {
 	char path[CBD_PATH_LEN];
 	struct file *bdev_file;
 	struct dax_device *dax_dev;
+	pgoff_t dax_pgoff;
 	void *base;
 	u64 size;
 	struct cbd_transport_info *info;
@@ -169,6 +176,11 @@ struct cbd_transport {
 	struct cbd_obj_container *blkdevs_dev;
 	struct cbd_obj_container *segments_dev;
 };
+
+static inline struct cbd_obj_device *to_cbd_obj_device(struct device *dev)
+{
+	return container_of(dev, struct cbd_obj_device, dev);
+}
 
 #define cbdt_err(cbdt, fmt, ...)					\
 	cbd_err("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
@@ -236,7 +248,7 @@ static inline u64 cbdt_offset(struct cbd_transport *cbdt, const void *addr)
 	return (const u8 *)addr - (const u8 *)cbdt->base;
 }
 
-int cbd_transport_init(void);
+/* Module exit: all transports are gone (each pins the module). */
 void cbd_transport_exit(void);
 
 #endif /* _CBD_TRANSPORT_H */
