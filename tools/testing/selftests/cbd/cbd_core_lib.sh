@@ -168,13 +168,9 @@ cbd_unregister() {
 	return 1
 }
 
-# Load the module and register a freshly formatted transport, or skip /
-# fail the whole test.  Call after ktap_set_plan.
+# Register a freshly formatted transport after cbd_core_begin, or fail
+# the whole test.
 cbd_setup_transport() {
-	cbd_require_pmem
-	cbd_module_load || ktap_exit_fail_msg "cannot load cbd"
-	cbd_have_bus || ktap_exit_fail_msg "no $CBD_BUS/transport_register"
-	cbd_cleanup_all
 	cbd_register || ktap_exit_fail_msg "cannot register $CBD_PMEM"
 }
 
@@ -425,4 +421,52 @@ cbd_slab_cbd_grown() {
 		print $1, ($1 in a ? a[$1] : 0), "->", $2; bad = 1
 	     }
 	     END {exit bad}' "$1" "$2"
+}
+
+# ---------------------------------------------------------------- finish
+
+# cbd_finish: like ktap_finished, but for tests whose number of results is
+# only known at the end: the plan line is printed last (TAP 13 allows a
+# trailing plan).  Also fails if cleanup left something behind.
+cbd_finish() {
+	trap - EXIT
+	if cbd_cleanup_all; then
+		ktap_test_pass "cleanup: all local blkdevs, backends and transports removed"
+	else
+		ktap_test_fail "cleanup: all local blkdevs, backends and transports removed"
+	fi
+	cbd_kernel_healthy_since_mark
+	ktap_set_plan $((KTAP_TESTNO - 1))
+	ktap_print_totals
+	if [ "$KTAP_CNT_FAIL" -gt 0 ]; then
+		exit "$KSFT_FAIL"
+	elif [ "$KTAP_CNT_PASS" -eq 0 ] && [ "$KTAP_CNT_SKIP" -gt 0 ]; then
+		exit "$KSFT_SKIP"
+	fi
+	exit "$KSFT_PASS"
+}
+
+# cbd_check DESC CMD...: alias of ktap_test_result (shorter lines).
+cbd_check() {
+	ktap_test_result "$@"
+}
+
+# cbd_file_is FILE EXPECTED: FILE's content (newline stripped) is EXPECTED.
+cbd_file_is() {
+	local got
+	got=$(tr -d '\n' < "$1" 2>/dev/null) || { ktap_print_msg "cannot read $1"; return 1; }
+	[ "$got" = "$2" ] && return 0
+	ktap_print_msg "$1: expected '$2', got '$got'"
+	return 1
+}
+
+# Common start of every core test: header, root, pmem, module, trap.
+cbd_core_begin() {
+	ktap_print_header
+	cbd_require_root
+	cbd_require_pmem
+	cbd_module_load || ktap_exit_fail_msg "cannot load cbd"
+	cbd_have_bus || ktap_exit_fail_msg "no $CBD_BUS/transport_register"
+	cbd_trap_cleanup
+	cbd_cleanup_all >/dev/null 2>&1
 }
