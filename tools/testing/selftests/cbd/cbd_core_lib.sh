@@ -319,7 +319,7 @@ cbd_stop_pair() {
 	if [ -n "$CBD_LAST_BACKEND" ]; then
 		cbd_backend_stop "$CBD_LAST_BACKEND" || rc=1
 	fi
-	[ "$rc" = 0 ] && CBD_LAST_DEV_ID= CBD_LAST_BACKEND= CBD_LAST_CBD=
+	[ "$rc" = 0 ] && CBD_LAST_DEV_ID='' CBD_LAST_BACKEND='' CBD_LAST_CBD=''
 	return "$rc"
 }
 
@@ -469,4 +469,33 @@ cbd_core_begin() {
 	cbd_have_bus || ktap_exit_fail_msg "no $CBD_BUS/transport_register"
 	cbd_trap_cleanup
 	cbd_cleanup_all >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- data
+
+# cbd_fio DESC FIO-ARGS...: run fio (output to a log), fail with the tail
+# of the log if fio fails or reports an error or a verify failure.
+cbd_fio() {
+	local desc=$1 log rc=0
+	shift
+	log=$(mktemp /tmp/cbd-fio.XXXXXX)
+	fio --output="$log" --exitall_on_error=1 --verify_fatal=1 "$@" > /dev/null 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ] || grep -qiE 'verify: bad|crc32c: verify failed|err= *[1-9]|fio: .*error' "$log"; then
+		ktap_print_msg "fio $desc failed (exit $rc):"
+		grep -iE 'err|verify|bad' "$log" | head -20 | sed 's/^/#   /'
+		tail -5 "$log" | sed 's/^/#   /'
+		rm -f "$log"
+		return 1
+	fi
+	rm -f "$log"
+}
+
+# cbd_fio_verify DEV SIZE [FIO-ARGS...]: write SIZE of crc32c-tagged
+# blocks to DEV with O_DIRECT and verify them.
+cbd_fio_verify() {
+	local dev=$1 size=$2
+	shift 2
+	cbd_fio "verify $dev $size $*" --name=cbdverify --filename="$dev" \
+		--size="$size" --direct=1 --ioengine=libaio --verify=crc32c \
+		--do_verify=1 --rw=randwrite --bs=4k --iodepth=8 "$@"
 }
