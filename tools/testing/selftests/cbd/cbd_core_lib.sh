@@ -499,3 +499,11 @@ cbd_fio_verify() {
 		--size="$size" --direct=1 --ioengine=libaio --verify=crc32c \
 		--do_verify=1 --rw=randwrite --bs=4k --iodepth=8 "$@"
 }
+
+# cbd_wait_file_is SECONDS FILE EXPECTED: poll quietly until FILE reads
+# EXPECTED; on timeout say what it read.
+cbd_wait_file_is() {
+	local secs=$1 f=$2 want=$3
+	cbd_wait_for "$secs" cbd_file_is "$f" "$want" >/dev/null 2>&1 && return 0
+	cbd_file_is "$f" "$want"
+}

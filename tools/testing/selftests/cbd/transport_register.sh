@@ -94,7 +94,7 @@ for c in "cbd_hosts host host_num" "cbd_backends backend backend_num" \
 	fi
 done
 cbd_check "cbd_hosts/host$me/hostname is node-1" cbd_file_is "$T/cbd_hosts/host$me/hostname" node-1
-cbd_check "cbd_hosts/host$me/alive is true" cbd_wait_for 10 cbd_file_is "$T/cbd_hosts/host$me/alive" true
+cbd_check "cbd_hosts/host$me/alive is true" cbd_wait_file_is 10 "$T/cbd_hosts/host$me/alive" true
 info_before=$(cat "$T/info")
 
 # Unregister is refused while a backend runs (and while a blkdev runs).
