@@ -446,9 +446,16 @@ cbd_finish() {
 	exit "$KSFT_PASS"
 }
 
-# cbd_check DESC CMD...: alias of ktap_test_result (shorter lines).
+# cbd_check DESC CMD...: like ktap_test_result, but returns CMD's status.
 cbd_check() {
-	ktap_test_result "$@"
+	local desc=$1
+	shift
+	if "$@"; then
+		ktap_test_pass "$desc"
+		return 0
+	fi
+	ktap_test_fail "$desc"
+	return 1
 }
 
 # cbd_file_is FILE EXPECTED: FILE's content (newline stripped) is EXPECTED.

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Flushes reach the backing disk (decisions "Durability"): /dev/cbdX
+# advertises a write cache and FUA, so fsync/O_SYNC on it must show up as
+# flush requests on the backing disk.  Counted with field 16 ("flush
+# I/Os", Documentation/block/stat.rst) of /sys/block/<disk>/stat.
+
+set -u
+. "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
+
+N=${CBD_FLUSH_N:-100}
+
+cbd_core_begin
+cbd_require_disk
+command -v fio >/dev/null || ktap_exit_skip "fio not installed"
+BDISK=$(basename "$(readlink -f "$CBD_DISK")")
+[ "$(cat "/sys/block/$BDISK/queue/write_cache")" = "write back" ] ||
+	ktap_exit_skip "$CBD_DISK has no volatile write cache: flushes never reach it"
+cbd_setup_transport
+
+cbd_start_pair 1 || ktap_exit_fail_msg "backend-start + dev-start on $CBD_DISK"
+D=$CBD_LAST_CBD
+
+flushes() { awk '{print $16}' "/sys/block/$1/stat"; }
+
+# expect_flushes DESC CMIN MIN CMD...: run CMD; /dev/cbdX must see at
+# least CMIN flush requests meanwhile and the backing disk at least MIN.
+# (A FUA write is not a flush request on /dev/cbdX, but the backing
+# virtio disk has no FUA, so the block layer turns it into a flush there.)
+expect_flushes() {
+	local desc=$1 cmin=$2 min=$3 b0 c0 b1 c1
+	shift 3
+	b0=$(flushes "$BDISK") c0=$(flushes "$D")
+	if ! "$@"; then
+		ktap_test_fail "$desc: command failed"
+		return 1
+	fi
+	b1=$(flushes "$BDISK") c1=$(flushes "$D")
+	ktap_print_msg "$desc: $D flushes +$((c1 - c0)) (want >= $cmin), $BDISK flushes +$((b1 - b0)) (want >= $min)"
+	[ "$cmin" = 0 ] ||
+		cbd_check "$desc: $D received >= $cmin flushes" test $((c1 - c0)) -ge "$cmin"
+	cbd_check "$desc: $BDISK received >= $min flushes" test $((b1 - b0)) -ge "$min"
+}
+
+expect_flushes "fio $N x 4k write + fsync" "$N" $((N / 2)) \
+	cbd_fio "fsync" --name=fsync --filename="/dev/$D" --rw=write --bs=4k \
+	--size=$((N * 4))k --number_ios="$N" --fsync=1 --direct=1 --ioengine=psync
+expect_flushes "fio $N x 4k O_SYNC direct writes (FUA)" 0 $((N / 2)) \
+	cbd_fio "osync" --name=osync --filename="/dev/$D" --rw=write --bs=4k \
+	--offset=1M --size=$((N * 4))k --number_ios="$N" --sync=1 --direct=1 --ioengine=psync
+buffered_sync() {
+	dd if=/dev/urandom of="/dev/$D" bs=1M count=4 seek=8 status=none &&
+		sync "/dev/$D"
+}
+expect_flushes "buffered 4M write + fsync of $D" 1 1 buffered_sync
+fs_sync() {
+	mkdir -p "$CBD_MNT"
+	mkfs.ext4 -q -F "/dev/$D" && mount "/dev/$D" "$CBD_MNT" || return 1
+	local i rc=0
+	for i in $(seq 1 10); do
+		dd if=/dev/urandom of="$CBD_MNT/f$i" bs=64k count=1 conv=fsync status=none || rc=1
+	done
+	umount "$CBD_MNT" || rc=1
+	return $rc
+}
+expect_flushes "ext4: 10 files written with fsync" 10 10 fs_sync
+
+cbd_check "dev-stop + backend-stop" cbd_stop_pair
+cbd_finish
