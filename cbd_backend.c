@@ -1,1 +1,579 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD backend: owns a backing disk on this host and serves the channels of
+ * the blkdev attached to it.
+ *
+ * The backend is never told about blkdevs: once a second its state work
+ * scans the channel segments of the transport and creates a handler for
+ * every channel addressed to it whose blkdev is alive, and destroys the
+ * handlers of channels whose blkdev stopped or died.  This works the same
+ * whether the blkdev runs on this host or on another one, and lets a
+ * re-attached backend take over the channels of a dead predecessor.
+ */
+
+#include <linux/blkdev.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/string_choices.h>
+
+#include "cbd_blkdev.h"
+#include "cbd_handler.h"
+#include "cbd_host.h"
+
+#define CBD_BACKEND_STATE_INTERVAL	HZ
+
+/* sysfs: backend<N> in cbd_backends */
+
+static struct cbd_backend_info *cbd_dev_to_backend_info(struct device *dev)
+{
+	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
+
+	return cbdt_get_backend_info(obj->cbdt, obj->id);
+}
+
+static bool cbd_backend_info_in_use(struct cbd_backend_info *info)
+{
+	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE;
+}
+
+static ssize_t path_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+
+	if (!cbd_backend_info_in_use(info))
+		return 0;
+
+	/* shared memory: do not rely on a terminating NUL */
+	return sysfs_emit(buf, "%.*s\n", CBD_PATH_LEN, info->path);
+}
+static DEVICE_ATTR_ADMIN_RO(path);
+
+static ssize_t host_id_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+
+	if (!cbd_backend_info_in_use(info))
+		return 0;
+
+	return sysfs_emit(buf, "%u\n", le32_to_cpu(info->host_id));
+}
+static DEVICE_ATTR_ADMIN_RO(host_id);
+
+static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+
+	return sysfs_emit(buf, "%s\n",
+			  str_true_false(cbd_backend_info_is_alive(info)));
+}
+static DEVICE_ATTR_ADMIN_RO(alive);
+
+static ssize_t cache_segs_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+
+	if (!cbd_backend_info_in_use(info))
+		return 0;
+
+	return sysfs_emit(buf, "%u\n", le32_to_cpu(info->cache_info.n_segs));
+}
+static DEVICE_ATTR_ADMIN_RO(cache_segs);
+
+static ssize_t cache_used_segs_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	u32 used = 0;
+
+	if (!cbd_backend_info_in_use(info))
+		return 0;
+
+	if (cbd_backend_cache_on(info))
+		used = le32_to_cpu(info->cache_info.used_segs);
+
+	return sysfs_emit(buf, "%u\n", used);
+}
+static DEVICE_ATTR_ADMIN_RO(cache_used_segs);
+
+static ssize_t cache_gc_percent_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+
+	if (!cbd_backend_info_in_use(info))
+		return 0;
+
+	return sysfs_emit(buf, "%u\n", le16_to_cpu(info->cache_info.gc_percent));
+}
+
+/*
+ * Same rules as backend<N>/cache/gc_percent.  A backend without a cache
+ * (or a free slot) has no GC to tune: -ENODEV, so that a caller can tell
+ * it from a bad value (-EINVAL).
+ */
+static ssize_t cache_gc_percent_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t size)
+{
+	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
+	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	unsigned int val;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	ret = kstrtouint(buf, 10, &val);
+	if (ret)
+		return ret;
+	if (val > CBD_CACHE_GC_PERCENT_MAX)
+		return -EINVAL;
+
+	if (!cbd_backend_info_in_use(info) || !cbd_backend_cache_on(info))
+		return -ENODEV;
+
+	WRITE_ONCE(info->cache_info.gc_percent, cpu_to_le16(val));
+	cbdt_flush(obj->cbdt, &info->cache_info.gc_percent,
+		   sizeof(info->cache_info.gc_percent));
+
+	return size;
+}
+static DEVICE_ATTR_ADMIN_RW(cache_gc_percent);
+
+static struct attribute *cbd_backend_attrs[] = {
+	&dev_attr_path.attr,
+	&dev_attr_host_id.attr,
+	&dev_attr_alive.attr,
+	&dev_attr_cache_segs.attr,
+	&dev_attr_cache_used_segs.attr,
+	&dev_attr_cache_gc_percent.attr,
+	NULL
+};
+
+static const struct attribute_group cbd_backend_attr_group = {
+	.attrs		= cbd_backend_attrs,
+};
+
+static const struct attribute_group *cbd_backend_attr_groups[] = {
+	&cbd_backend_attr_group,
+	NULL
+};
+
+static void cbd_backend_dev_release(struct device *dev)
+{
+	kfree(container_of(dev, struct cbd_obj_device, dev));
+}
+
+const struct device_type cbd_backend_type = {
+	.name		= "cbd_backend",
+	.groups		= cbd_backend_attr_groups,
+	.release	= cbd_backend_dev_release,
+};
+
+const struct device_type cbd_backends_type = {
+	.name		= "cbd_backends",
+};
+
+/**
+ * cbd_backend_info_is_alive - liveness of a backend slot
+ * @info: backend slot
+ *
+ * Return: true if the backend's heartbeat is recent.
+ */
+bool cbd_backend_info_is_alive(struct cbd_backend_info *info)
+{
+	return cbd_alive_ts_is_alive(&info->alive_ts);
+}
+
+/* handlers */
+
+static struct cbd_handler *cbd_backend_find_handler(struct cbd_backend *cbdb,
+						    u32 seg_id)
+{
+	struct cbd_handler *handler;
+
+	lockdep_assert_held(&cbdb->lock);
+
+	hash_for_each_possible(cbdb->handlers_hash, handler, hash_node, seg_id) {
+		if (handler->channel.seg_id == seg_id)
+			return handler;
+	}
+
+	return NULL;
+}
+
+static struct cbd_handler *cbd_backend_get_handler(struct cbd_backend *cbdb,
+						   u32 seg_id)
+{
+	struct cbd_handler *handler;
+
+	spin_lock(&cbdb->lock);
+	handler = cbd_backend_find_handler(cbdb, seg_id);
+	spin_unlock(&cbdb->lock);
+
+	/* only the state work creates and destroys handlers */
+	return handler;
+}
+
+/**
+ * cbd_backend_notify - kick the handler of a channel
+ * @cbdb: backend running on this host
+ * @seg_id: channel segment id
+ *
+ * Called by a blkdev on this host after it published submit entries.  If
+ * the handler does not exist yet, it serves the backlog when created.
+ */
+void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id)
+{
+	struct cbd_handler *handler;
+
+	/* under the lock: destroy unhashes before it cancels the work */
+	spin_lock(&cbdb->lock);
+	handler = cbd_backend_find_handler(cbdb, seg_id);
+	if (handler)
+		cbd_handler_notify(handler);
+	spin_unlock(&cbdb->lock);
+}
+
+/**
+ * cbd_backend_kick_state - scan the channels now
+ * @cbdb: backend running on this host
+ *
+ * Used by a same-host blkdev so that its channels are served (or released)
+ * without waiting for the next periodic scan.
+ */
+void cbd_backend_kick_state(struct cbd_backend *cbdb)
+{
+	mod_delayed_work(cbd_wq, &cbdb->state_work, 0);
+}
+
+/*
+ * Should this backend serve channel @seg_id?  Everything here is read from
+ * shared memory, written by other hosts, and checked before use.
+ */
+static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
+{
+	struct cbd_transport *cbdt = cbdb->cbdt;
+	struct cbd_segment_info *seg_info = cbdt_get_segment_info(cbdt, seg_id);
+	struct cbd_channel_info *info;
+	u32 blkdev_id;
+
+	if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
+	    READ_ONCE(seg_info->type) != cbds_type_channel)
+		return false;
+
+	info = container_of(seg_info, struct cbd_channel_info, seg_info);
+	if (le32_to_cpu(READ_ONCE(info->backend_id)) != cbdb->backend_id ||
+	    READ_ONCE(info->blkdev_state) != cbdc_blkdev_state_running)
+		return false;
+
+	/* decision 9: a dead blkdev's channels are not served any more */
+	blkdev_id = le32_to_cpu(READ_ONCE(info->blkdev_id));
+	return cbdt_blkdev_id_valid(cbdt, blkdev_id) &&
+	       cbd_blkdev_info_is_alive(cbdt_get_blkdev_info(cbdt, blkdev_id));
+}
+
+/*
+ * The channel's backend_state is not a condition: a re-attached backend
+ * takes over the channels its dead predecessor left "running".
+ */
+static void cbd_backend_scan_channel(struct cbd_backend *cbdb, u32 seg_id)
+{
+	struct cbd_handler *handler = cbd_backend_get_handler(cbdb, seg_id);
+	bool serve = cbd_backend_should_serve(cbdb, seg_id);
+	int ret;
+
+	if (serve && !handler) {
+		ret = cbd_handler_create(cbdb, seg_id);
+		if (ret && ret != -EBUSY)
+			cbdb_err(cbdb, "failed to create handler%u: %d\n",
+				 seg_id, ret);
+	} else if (!serve && handler) {
+		cbd_handler_destroy(handler);
+	}
+}
+
+static void cbd_backend_state_workfn(struct work_struct *work)
+{
+	struct cbd_backend *cbdb = container_of(to_delayed_work(work),
+						struct cbd_backend, state_work);
+	u32 seg_id;
+
+	for (seg_id = 0; seg_id < cbdb->cbdt->segment_num; seg_id++)
+		cbd_backend_scan_channel(cbdb, seg_id);
+
+	queue_delayed_work(cbd_wq, &cbdb->state_work, CBD_BACKEND_STATE_INTERVAL);
+}
+
+static void cbd_backend_hb_workfn(struct work_struct *work)
+{
+	struct cbd_backend *cbdb = container_of(to_delayed_work(work),
+						struct cbd_backend, hb_work);
+	struct cbd_backend_info *info = cbdb->backend_info;
+
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbdb->cbdt, &info->alive_ts, sizeof(info->alive_ts));
+
+	queue_delayed_work(cbd_wq, &cbdb->hb_work, CBD_HB_INTERVAL);
+}
+
+/* backend-start */
+
+/* Re-attach (decision 9): the slot must hold a backend that is dead. */
+static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id)
+{
+	struct cbd_transport *cbdt = cbdb->cbdt;
+	struct cbd_backend_info *info;
+
+	if (!cbdt_backend_id_valid(cbdt, backend_id))
+		return -EINVAL;
+
+	info = cbdt_get_backend_info(cbdt, backend_id);
+	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING) {
+		cbdt_err(cbdt, "backend%u is not a stopped backend\n", backend_id);
+		return -ENOENT;
+	}
+	if (cbd_backend_info_is_alive(info)) {
+		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
+		return -EBUSY;
+	}
+	if (cbd_backend_cache_on(info)) {
+		cbdt_err(cbdt, "backend%u: cache not supported yet\n", backend_id);
+		return -EOPNOTSUPP;
+	}
+
+	cbdb->backend_id = backend_id;
+	cbdb->backend_info = info;
+	return 0;
+}
+
+static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
+				  struct cbd_backend_start_opts *opts)
+{
+	int ret;
+
+	if (opts->backend_id != U32_MAX)
+		return cbd_backend_reattach_slot(cbdb, opts->backend_id);
+
+	ret = cbdt_get_empty_backend_id(cbdb->cbdt, &cbdb->backend_id);
+	if (ret)
+		return ret;
+
+	cbdb->backend_info = cbdt_get_backend_info(cbdb->cbdt, cbdb->backend_id);
+	return 0;
+}
+
+/* A new slot goes back to free; a re-attached one is left as it was. */
+static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool new)
+{
+	struct cbd_backend_info *info = cbdb->backend_info;
+
+	if (!new)
+		return;
+
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbdb->cbdt, info, sizeof(*info));
+}
+
+static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
+{
+	struct cbd_backend_info *info = cbdb->backend_info;
+	struct file *file;
+
+	/* exclusive: the disk cannot be mounted while the backend runs */
+	file = bdev_file_open_by_path(cbdb->path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				      cbdb, NULL);
+	if (IS_ERR(file)) {
+		cbdb_err(cbdb, "failed to open %s: %ld\n", cbdb->path,
+			 PTR_ERR(file));
+		return PTR_ERR(file);
+	}
+
+	cbdb->bdev_file = file;
+	cbdb->dev_size = bdev_nr_sectors(file_bdev(file));
+
+	if (!new && cbdb->dev_size != le64_to_cpu(info->dev_size)) {
+		cbdb_err(cbdb, "%s has %llu sectors, the backend had %llu\n",
+			 cbdb->path, cbdb->dev_size, le64_to_cpu(info->dev_size));
+		fput(file);
+		return -EINVAL;
+	}
+
+	return 0;
+}
+
+static void cbd_backend_info_init(struct cbd_backend *cbdb, u32 handlers)
+{
+	struct cbd_backend_info *info = cbdb->backend_info;
+
+	info->host_id = cpu_to_le32(cbdb->cbdt->host->host_id);
+	info->dev_size = cpu_to_le64(cbdb->dev_size);
+	if (handlers)
+		info->n_handlers = cpu_to_le32(handlers);
+	memset(info->path, 0, sizeof(info->path));
+	strscpy(info->path, cbdb->path, sizeof(info->path));
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbdb->cbdt, info, sizeof(*info));
+}
+
+static void cbd_backend_works_init(struct cbd_backend *cbdb)
+{
+	spin_lock_init(&cbdb->lock);
+	hash_init(cbdb->handlers_hash);
+	INIT_LIST_HEAD(&cbdb->node);
+	INIT_DELAYED_WORK(&cbdb->state_work, cbd_backend_state_workfn);
+	INIT_DELAYED_WORK(&cbdb->hb_work, cbd_backend_hb_workfn);
+}
+
+/**
+ * cbd_backend_start - start a new backend or re-attach a dead one
+ * @cbdt: transport
+ * @opts: parsed adm options
+ *
+ * Return: 0, or -EOPNOTSUPP (cache requested), -ENOENT (no free slot, or
+ * nothing to re-attach), -EINVAL (bad id, disk size changed), -EBUSY
+ * (re-attach target alive, disk busy), other errors of opening the disk,
+ * -ENOMEM.
+ */
+int cbd_backend_start(struct cbd_transport *cbdt,
+		      struct cbd_backend_start_opts *opts)
+{
+	bool new = opts->backend_id == U32_MAX;
+	struct cbd_backend *cbdb;
+	int ret;
+
+	/* the cache plugs in here: a backend-side cache instance */
+	if (opts->cache_segs) {
+		cbdt_err(cbdt, "cache not supported yet\n");
+		return -EOPNOTSUPP;
+	}
+
+	cbdb = kzalloc(sizeof(*cbdb), GFP_KERNEL);
+	if (!cbdb)
+		return -ENOMEM;
+
+	cbdb->cbdt = cbdt;
+	strscpy(cbdb->path, opts->path, sizeof(cbdb->path));
+	cbd_backend_works_init(cbdb);
+
+	ret = cbd_backend_claim_slot(cbdb, opts);
+	if (ret)
+		goto err_free_backend;
+
+	ret = cbd_backend_open_disk(cbdb, new);
+	if (ret)
+		goto err_release_slot;
+
+	cbdb->task_wq = alloc_workqueue("cbdt%u-b%u", WQ_UNBOUND | WQ_MEM_RECLAIM,
+					0, cbdt->id, cbdb->backend_id);
+	if (!cbdb->task_wq) {
+		ret = -ENOMEM;
+		goto err_close_disk;
+	}
+
+	cbd_backend_info_init(cbdb, opts->handlers);
+	cbdt_add_backend(cbdt, cbdb);
+	queue_delayed_work(cbd_wq, &cbdb->hb_work, CBD_HB_INTERVAL);
+	queue_delayed_work(cbd_wq, &cbdb->state_work, 0);
+
+	cbdb_info(cbdb, "started on %s (%llu sectors)\n", cbdb->path,
+		  cbdb->dev_size);
+	return 0;
+
+err_close_disk:
+	fput(cbdb->bdev_file);
+err_release_slot:
+	cbd_backend_release_slot(cbdb, new);
+err_free_backend:
+	kfree(cbdb);
+	return ret;
+}
+
+/* backend-stop */
+
+static int cbd_backend_mark_removing(struct cbd_backend *cbdb)
+{
+	u32 blkdev_count = le32_to_cpu(READ_ONCE(cbdb->backend_info->blkdev_count));
+	int ret = 0;
+
+	spin_lock(&cbdb->lock);
+	if (cbdb->removing || !hash_empty(cbdb->handlers_hash) || blkdev_count)
+		ret = -EBUSY;
+	else
+		cbdb->removing = true;
+	spin_unlock(&cbdb->lock);
+
+	return ret;
+}
+
+/**
+ * cbd_backend_stop - stop a backend running on this host
+ * @cbdt: transport
+ * @backend_id: backend slot
+ *
+ * Return: 0, -ENOENT if the backend does not run here, -EBUSY while a
+ * blkdev is attached or its channels are still served.
+ */
+int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
+{
+	struct cbd_backend_info *info;
+	struct cbd_backend *cbdb;
+	int ret;
+
+	cbdb = cbdt_get_backend(cbdt, backend_id);
+	if (!cbdb)
+		return -ENOENT;
+
+	/* retire the handlers of blkdevs that stopped since the last scan */
+	flush_delayed_work(&cbdb->state_work);
+
+	ret = cbd_backend_mark_removing(cbdb);
+	if (ret)
+		return ret;
+
+	cancel_delayed_work_sync(&cbdb->state_work);
+	cancel_delayed_work_sync(&cbdb->hb_work);
+	cbdt_del_backend(cbdt, cbdb);
+
+	info = cbdb->backend_info;
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbd_alive_ts_clear(&info->alive_ts);
+	cbdt_flush(cbdt, info, sizeof(*info));
+
+	destroy_workqueue(cbdb->task_wq);
+	fput(cbdb->bdev_file);
+	cbdb_info(cbdb, "stopped\n");
+	kfree(cbdb);
+
+	return 0;
+}
+
+/**
+ * cbd_backend_clear - free the slot of a dead backend
+ * @cbdt: transport
+ * @backend_id: backend slot
+ *
+ * Return: 0, -EINVAL for a bad id, -EBUSY if the backend is alive.
+ */
+int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id)
+{
+	struct cbd_backend_info *info;
+
+	if (!cbdt_backend_id_valid(cbdt, backend_id))
+		return -EINVAL;
+
+	info = cbdt_get_backend_info(cbdt, backend_id);
+	if (cbd_backend_info_is_alive(info)) {
+		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
+		return -EBUSY;
+	}
+
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
+
+	return 0;
+}

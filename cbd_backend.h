@@ -70,7 +70,6 @@ struct cbd_handler;
  * @task_wq: handler and writeback works
  * @state_work: periodic channel discovery and liveness checks
  * @hb_work: heartbeat
- * @backend_io_cache: slab of struct cbd_backend_io
  * @cbd_cache: backend-side cache instance (writeback), or NULL
  * @cache_dev: backendN/cache sysfs device, registered if @cbd_cache
  */
@@ -91,7 +90,6 @@ struct cbd_backend {
 	struct workqueue_struct *task_wq;
 	struct delayed_work state_work;
 	struct delayed_work hb_work;
-	struct kmem_cache *backend_io_cache;
 
 	struct cbd_cache *cbd_cache;
 	struct device cache_dev;
@@ -113,6 +111,8 @@ bool cbd_backend_info_is_alive(struct cbd_backend_info *info);
 
 /* A same-host blkdev queued work on channel @seg_id: kick its handler. */
 void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id);
+/* Rescan the channels now instead of at the next state_work period. */
+void cbd_backend_kick_state(struct cbd_backend *cbdb);
 
 static inline bool cbd_backend_cache_on(struct cbd_backend_info *info)
 {

@@ -1,1 +1,678 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD blkdev: /dev/cbdX on top of a backend, one channel per hw queue.
+ *
+ * The device advertises a volatile write cache and FUA (decision 7):
+ * flushes reach the backend as CBD_OP_FLUSH, FUA writes carry
+ * CBD_SE_FLAGS_FUA.
+ */
+
+#include <linux/idr.h>
+#include <linux/string_choices.h>
+
+#include "cbd_host.h"
+#include "cbd_queue.h"
+
+#define CBD_QUEUE_DEPTH		128
+
+static int cbd_major;
+static DEFINE_IDA(cbd_mapped_id_ida);
+
+/* sysfs: blkdev<N> in cbd_blkdevs */
+
+static struct cbd_blkdev_info *cbd_dev_to_blkdev_info(struct device *dev)
+{
+	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
+
+	return cbdt_get_blkdev_info(obj->cbdt, obj->id);
+}
+
+static bool cbd_blkdev_info_in_use(struct cbd_blkdev_info *info)
+{
+	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE;
+}
+
+static ssize_t cbd_blkdev_emit_u32(struct device *dev, char *buf,
+				   const __le32 *field)
+{
+	struct cbd_blkdev_info *info = cbd_dev_to_blkdev_info(dev);
+
+	if (!cbd_blkdev_info_in_use(info))
+		return 0;
+	return sysfs_emit(buf, "%u\n", le32_to_cpu(READ_ONCE(*field)));
+}
+
+static ssize_t mapped_id_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return cbd_blkdev_emit_u32(dev, buf,
+				   &cbd_dev_to_blkdev_info(dev)->mapped_id);
+}
+static DEVICE_ATTR_ADMIN_RO(mapped_id);
+
+static ssize_t host_id_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return cbd_blkdev_emit_u32(dev, buf, &cbd_dev_to_blkdev_info(dev)->host_id);
+}
+static DEVICE_ATTR_ADMIN_RO(host_id);
+
+static ssize_t backend_id_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return cbd_blkdev_emit_u32(dev, buf,
+				   &cbd_dev_to_blkdev_info(dev)->backend_id);
+}
+static DEVICE_ATTR_ADMIN_RO(backend_id);
+
+static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct cbd_blkdev_info *info = cbd_dev_to_blkdev_info(dev);
+
+	return sysfs_emit(buf, "%s\n",
+			  str_true_false(cbd_blkdev_info_is_alive(info)));
+}
+static DEVICE_ATTR_ADMIN_RO(alive);
+
+static struct attribute *cbd_blkdev_attrs[] = {
+	&dev_attr_mapped_id.attr,
+	&dev_attr_host_id.attr,
+	&dev_attr_backend_id.attr,
+	&dev_attr_alive.attr,
+	NULL
+};
+
+static const struct attribute_group cbd_blkdev_attr_group = {
+	.attrs = cbd_blkdev_attrs,
+};
+
+static const struct attribute_group *cbd_blkdev_attr_groups[] = {
+	&cbd_blkdev_attr_group,
+	NULL
+};
+
+static void cbd_blkdev_dev_release(struct device *dev)
+{
+	kfree(container_of(dev, struct cbd_obj_device, dev));
+}
+
+const struct device_type cbd_blkdev_type = {
+	.name		= "cbd_blkdev",
+	.groups		= cbd_blkdev_attr_groups,
+	.release	= cbd_blkdev_dev_release,
+};
+
+const struct device_type cbd_blkdevs_type = {
+	.name		= "cbd_blkdevs",
+};
+
+/**
+ * cbd_blkdev_info_is_alive - liveness of a blkdev slot
+ * @info: blkdev slot
+ *
+ * Return: true if the blkdev's heartbeat is recent.
+ */
+bool cbd_blkdev_info_is_alive(struct cbd_blkdev_info *info)
+{
+	return cbd_alive_ts_is_alive(&info->alive_ts);
+}
+
+/* lifetime */
+
+static void cbd_blkdev_release(struct kref *ref)
+{
+	struct cbd_blkdev *cbd_blkdev = container_of(ref, struct cbd_blkdev, ref);
+
+	/* the minors stay reserved until the last opener of the disk is gone */
+	if (cbd_blkdev->mapped_id >= 0)
+		ida_free(&cbd_mapped_id_ida, cbd_blkdev->mapped_id);
+	kfree(cbd_blkdev->queues);
+	kfree(cbd_blkdev);
+}
+
+static void cbd_blkdev_put(struct cbd_blkdev *cbd_blkdev)
+{
+	kref_put(&cbd_blkdev->ref, cbd_blkdev_release);
+}
+
+/* block device operations */
+
+static int cbd_open(struct gendisk *disk, blk_mode_t mode)
+{
+	struct cbd_blkdev *cbd_blkdev = disk->private_data;
+	int ret = 0;
+
+	mutex_lock(&cbd_blkdev->lock);
+	if (cbd_blkdev->stopping)
+		ret = -ENODEV;
+	else
+		cbd_blkdev->open_count++;
+	mutex_unlock(&cbd_blkdev->lock);
+
+	return ret;
+}
+
+static void cbd_release(struct gendisk *disk)
+{
+	struct cbd_blkdev *cbd_blkdev = disk->private_data;
+
+	mutex_lock(&cbd_blkdev->lock);
+	cbd_blkdev->open_count--;
+	mutex_unlock(&cbd_blkdev->lock);
+}
+
+static void cbd_free_disk(struct gendisk *disk)
+{
+	cbd_blkdev_put(disk->private_data);
+}
+
+static const struct block_device_operations cbd_bd_ops = {
+	.owner		= THIS_MODULE,
+	.open		= cbd_open,
+	.release	= cbd_release,
+	.free_disk	= cbd_free_disk,
+};
+
+/* queues */
+
+static void cbd_blkdev_destroy_queues(struct cbd_blkdev *cbd_blkdev)
+{
+	u32 i;
+
+	for (i = 0; i < cbd_blkdev->num_queues; i++)
+		cbd_queue_stop(&cbd_blkdev->queues[i]);
+}
+
+static int cbd_blkdev_create_queues(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_queue *cbdq;
+	u32 i;
+	int ret;
+
+	/* freed with the blkdev: hctx->driver_data points here */
+	cbd_blkdev->queues = kcalloc(cbd_blkdev->num_queues,
+				     sizeof(*cbd_blkdev->queues), GFP_KERNEL);
+	if (!cbd_blkdev->queues)
+		return -ENOMEM;
+
+	for (i = 0; i < cbd_blkdev->num_queues; i++) {
+		cbdq = &cbd_blkdev->queues[i];
+		cbdq->cbd_blkdev = cbd_blkdev;
+		cbdq->index = i;
+		ret = cbd_queue_start(cbdq);
+		if (ret)
+			goto err_destroy_queues;
+	}
+
+	return 0;
+
+err_destroy_queues:
+	cbd_blkdev_destroy_queues(cbd_blkdev);
+	return ret;
+}
+
+/* disk */
+
+static int cbd_blkdev_alloc_disk(struct cbd_blkdev *cbd_blkdev)
+{
+	struct queue_limits lim = {
+		.max_hw_sectors		= BIO_MAX_VECS * PAGE_SECTORS,
+		.logical_block_size	= SECTOR_SIZE,
+		.io_min			= 4096,
+		.io_opt			= 4096,
+		/* payloads are copied: no DMA constraint on segments */
+		.max_segments		= USHRT_MAX,
+		.max_segment_size	= UINT_MAX,
+		.features		= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA,
+	};
+	struct blk_mq_tag_set *set = &cbd_blkdev->tag_set;
+	struct gendisk *disk;
+	int ret;
+
+	set->ops = &cbd_mq_ops;
+	set->queue_depth = CBD_QUEUE_DEPTH;
+	set->numa_node = NUMA_NO_NODE;
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	set->nr_hw_queues = cbd_blkdev->num_queues;
+	set->cmd_size = sizeof(struct cbd_request);
+	set->driver_data = cbd_blkdev;
+
+	ret = blk_mq_alloc_tag_set(set);
+	if (ret)
+		return ret;
+
+	disk = blk_mq_alloc_disk(set, &lim, cbd_blkdev);
+	if (IS_ERR(disk)) {
+		blk_mq_free_tag_set(set);
+		return PTR_ERR(disk);
+	}
+
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "cbd%d",
+		 cbd_blkdev->mapped_id);
+	disk->major = cbd_major;
+	disk->first_minor = cbd_blkdev->mapped_id << CBD_PART_SHIFT;
+	disk->minors = 1 << CBD_PART_SHIFT;
+	disk->fops = &cbd_bd_ops;
+	disk->private_data = cbd_blkdev;
+	set_capacity(disk, cbd_blkdev->dev_size);
+	cbd_blkdev->disk = disk;
+
+	return 0;
+}
+
+static void cbd_blkdev_free_disk(struct cbd_blkdev *cbd_blkdev)
+{
+	put_disk(cbd_blkdev->disk);
+	blk_mq_free_tag_set(&cbd_blkdev->tag_set);
+}
+
+static int cbd_blkdev_disk_start(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_obj_device *obj;
+	int ret;
+
+	ret = cbd_blkdev_alloc_disk(cbd_blkdev);
+	if (ret)
+		return ret;
+
+	ret = add_disk(cbd_blkdev->disk);
+	if (ret)
+		goto err_free_disk;
+	/* from now on ->free_disk drops this reference */
+	kref_get(&cbd_blkdev->ref);
+
+	obj = cbd_blkdev->cbdt->blkdevs_dev->children[cbd_blkdev->blkdev_id];
+	ret = sysfs_create_link(&disk_to_dev(cbd_blkdev->disk)->kobj,
+				&obj->dev.kobj, "cbd_blkdev");
+	if (ret)
+		goto err_del_disk;
+
+	return 0;
+
+err_del_disk:
+	del_gendisk(cbd_blkdev->disk);
+err_free_disk:
+	cbd_blkdev_free_disk(cbd_blkdev);
+	return ret;
+}
+
+static void cbd_blkdev_disk_stop(struct cbd_blkdev *cbd_blkdev)
+{
+	sysfs_remove_link(&disk_to_dev(cbd_blkdev->disk)->kobj, "cbd_blkdev");
+	del_gendisk(cbd_blkdev->disk);
+	cbd_blkdev_free_disk(cbd_blkdev);
+}
+
+/*
+ * Forced stop: fail every request in flight and every later one with EIO
+ * before del_gendisk(), which writes back a mounted fs and waits for all
+ * requests; a dead backend must not make it wait forever.
+ */
+static void cbd_blkdev_kill_io(struct cbd_blkdev *cbd_blkdev)
+{
+	struct request_queue *q = cbd_blkdev->disk->queue;
+	u32 i;
+
+	/* new bios fail in submit_bio() */
+	blk_mark_disk_dead(cbd_blkdev->disk);
+
+	/* no queue_rq() runs while the in-flight lists are emptied */
+	blk_mq_quiesce_queue(q);
+	for (i = 0; i < cbd_blkdev->num_queues; i++)
+		cbd_queue_kill(&cbd_blkdev->queues[i]);
+	/* requests not dispatched yet now fail in queue_rq() */
+	blk_mq_unquiesce_queue(q);
+}
+
+/* heartbeat and slots */
+
+static void cbd_blkdev_hb_workfn(struct work_struct *work)
+{
+	struct cbd_blkdev *cbd_blkdev = container_of(to_delayed_work(work),
+						     struct cbd_blkdev, hb_work);
+	struct cbd_blkdev_info *info = cbd_blkdev->blkdev_info;
+
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbd_blkdev->cbdt, &info->alive_ts, sizeof(info->alive_ts));
+
+	queue_delayed_work(cbd_wq, &cbd_blkdev->hb_work, CBD_HB_INTERVAL);
+}
+
+/* Attach to the backend: at most CBDB_BLKDEV_COUNT_MAX blkdevs. */
+static int cbd_backend_blkdev_get(struct cbd_transport *cbdt,
+				  struct cbd_backend_info *info)
+{
+	u32 count;
+
+	do {
+		count = le32_to_cpu(READ_ONCE(info->blkdev_count));
+		if (count >= CBDB_BLKDEV_COUNT_MAX)
+			return -EBUSY;
+		/* cmpxchg: another host may attach at the same time */
+	} while (cmpxchg(&info->blkdev_count, cpu_to_le32(count),
+			 cpu_to_le32(count + 1)) != cpu_to_le32(count));
+
+	cbdt_flush(cbdt, &info->blkdev_count, sizeof(info->blkdev_count));
+	return 0;
+}
+
+static void cbd_backend_blkdev_put(struct cbd_transport *cbdt,
+				   struct cbd_backend_info *info)
+{
+	u32 count;
+
+	do {
+		count = le32_to_cpu(READ_ONCE(info->blkdev_count));
+		if (!count)
+			return;
+	} while (cmpxchg(&info->blkdev_count, cpu_to_le32(count),
+			 cpu_to_le32(count - 1)) != cpu_to_le32(count));
+
+	cbdt_flush(cbdt, &info->blkdev_count, sizeof(info->blkdev_count));
+}
+
+static void cbd_blkdev_info_init(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_blkdev_info *info = cbd_blkdev->blkdev_info;
+
+	info->backend_id = cpu_to_le32(cbd_blkdev->backend_id);
+	info->host_id = cpu_to_le32(cbd_blkdev->cbdt->host->host_id);
+	info->mapped_id = cpu_to_le32(cbd_blkdev->mapped_id);
+	/* alive before the channels exist, so the backend serves them */
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
+}
+
+static void cbd_blkdev_info_release(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_blkdev_info *info = cbd_blkdev->blkdev_info;
+
+	/* alive_ts 0: dev-clear and the backend need not wait 30 s */
+	cbd_alive_ts_clear(&info->alive_ts);
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
+}
+
+/* dev-start */
+
+static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
+				    u32 *queues)
+{
+	struct cbd_backend_info *info;
+	u32 handlers;
+
+	if (!cbdt_backend_id_valid(cbdt, backend_id))
+		return -EINVAL;
+
+	info = cbdt_get_backend_info(cbdt, backend_id);
+	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
+	    !cbd_backend_info_is_alive(info)) {
+		cbdt_err(cbdt, "backend%u is not alive\n", backend_id);
+		return -EINVAL;
+	}
+
+	/* the blkdev-side cache instance plugs in here */
+	if (cbd_backend_cache_on(info)) {
+		cbdt_err(cbdt, "backend%u: cache not supported yet\n", backend_id);
+		return -EOPNOTSUPP;
+	}
+
+	if (*queues)
+		return *queues > CBD_QUEUES_MAX ? -EINVAL : 0;
+
+	/* not given: one queue per backend handler (handlers=), else 1 */
+	handlers = le32_to_cpu(READ_ONCE(info->n_handlers));
+	if (handlers > CBD_QUEUES_MAX) {
+		cbdt_err(cbdt, "backend%u: invalid handlers %u\n", backend_id,
+			 handlers);
+		return -EINVAL;
+	}
+	*queues = handlers ?: 1;
+
+	return 0;
+}
+
+static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
+					   u32 backend_id, u32 queues)
+{
+	struct cbd_blkdev *cbd_blkdev;
+
+	cbd_blkdev = kzalloc(sizeof(*cbd_blkdev), GFP_KERNEL);
+	if (!cbd_blkdev)
+		return NULL;
+
+	kref_init(&cbd_blkdev->ref);
+	mutex_init(&cbd_blkdev->lock);
+	INIT_LIST_HEAD(&cbd_blkdev->node);
+	INIT_DELAYED_WORK(&cbd_blkdev->hb_work, cbd_blkdev_hb_workfn);
+	cbd_blkdev->mapped_id = -1;
+	cbd_blkdev->cbdt = cbdt;
+	cbd_blkdev->backend_id = backend_id;
+	cbd_blkdev->num_queues = queues;
+	cbd_blkdev->backend_info = cbdt_get_backend_info(cbdt, backend_id);
+	cbd_blkdev->dev_size = le64_to_cpu(READ_ONCE(cbd_blkdev->backend_info->dev_size));
+
+	/* same host: the backend object is here, notify its handlers */
+	if (le32_to_cpu(READ_ONCE(cbd_blkdev->backend_info->host_id)) ==
+	    cbdt->host->host_id)
+		cbd_blkdev->backend = cbdt_get_backend(cbdt, backend_id);
+
+	return cbd_blkdev;
+}
+
+static int cbd_blkdev_claim_ids(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_transport *cbdt = cbd_blkdev->cbdt;
+	int ret;
+
+	ret = cbdt_get_empty_blkdev_id(cbdt, &cbd_blkdev->blkdev_id);
+	if (ret)
+		return ret;
+	cbd_blkdev->blkdev_info = cbdt_get_blkdev_info(cbdt, cbd_blkdev->blkdev_id);
+
+	/* freed in cbd_blkdev_release(), with the gendisk */
+	ret = ida_alloc_max(&cbd_mapped_id_ida,
+			    (1 << (MINORBITS - CBD_PART_SHIFT)) - 1, GFP_KERNEL);
+	if (ret < 0) {
+		cbd_blkdev_info_release(cbd_blkdev);
+		return ret == -ENOSPC ? -ENOENT : ret;
+	}
+	cbd_blkdev->mapped_id = ret;
+
+	return 0;
+}
+
+static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
+{
+	/* do not wait up to a second for the backend to (un)serve us */
+	if (cbd_blkdev->backend)
+		cbd_backend_kick_state(cbd_blkdev->backend);
+}
+
+/**
+ * cbd_blkdev_start - create /dev/cbdX on a backend
+ * @cbdt: transport
+ * @backend_id: backend slot
+ * @queues: hw queues (channels); 0: the backend's handlers= value, else 1
+ *
+ * Return: 0, or -EINVAL (bad backend id or queues, backend not alive),
+ * -EBUSY (backend has a blkdev), -EOPNOTSUPP (backend has a cache),
+ * -ENOENT (no free blkdev slot, segment or minor), -ENOMEM.
+ */
+int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
+{
+	struct cbd_blkdev *cbd_blkdev;
+	int ret;
+
+	ret = cbd_blkdev_check_backend(cbdt, backend_id, &queues);
+	if (ret)
+		return ret;
+
+	cbd_blkdev = cbd_blkdev_alloc(cbdt, backend_id, queues);
+	if (!cbd_blkdev)
+		return -ENOMEM;
+
+	ret = cbd_backend_blkdev_get(cbdt, cbd_blkdev->backend_info);
+	if (ret)
+		goto err_put_blkdev;
+
+	ret = cbd_blkdev_claim_ids(cbd_blkdev);
+	if (ret)
+		goto err_put_backend;
+
+	cbd_blkdev_info_init(cbd_blkdev);
+	queue_delayed_work(cbd_wq, &cbd_blkdev->hb_work, CBD_HB_INTERVAL);
+
+	cbd_blkdev->task_wq = alloc_workqueue("cbdt%u-d%u",
+					      WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
+					      cbdt->id, cbd_blkdev->mapped_id);
+	if (!cbd_blkdev->task_wq) {
+		ret = -ENOMEM;
+		goto err_stop_hb;
+	}
+
+	ret = cbd_blkdev_create_queues(cbd_blkdev);
+	if (ret)
+		goto err_destroy_wq;
+	cbd_blkdev_kick_backend(cbd_blkdev);
+
+	ret = cbd_blkdev_disk_start(cbd_blkdev);
+	if (ret)
+		goto err_destroy_queues;
+
+	cbdt_add_blkdev(cbdt, cbd_blkdev);
+	cbd_blk_info(cbd_blkdev, "started: blkdev%u on backend%u, %u queues\n",
+		     cbd_blkdev->blkdev_id, backend_id, queues);
+	return 0;
+
+err_destroy_queues:
+	cbd_blkdev_destroy_queues(cbd_blkdev);
+err_destroy_wq:
+	destroy_workqueue(cbd_blkdev->task_wq);
+err_stop_hb:
+	cancel_delayed_work_sync(&cbd_blkdev->hb_work);
+	cbd_blkdev_info_release(cbd_blkdev);
+err_put_backend:
+	cbd_backend_blkdev_put(cbdt, cbd_blkdev->backend_info);
+err_put_blkdev:
+	cbd_blkdev_put(cbd_blkdev);
+	return ret;
+}
+
+/* dev-stop */
+
+static int cbd_blkdev_mark_stopping(struct cbd_blkdev *cbd_blkdev, bool force)
+{
+	int ret = 0;
+
+	mutex_lock(&cbd_blkdev->lock);
+	if (cbd_blkdev->open_count && !force)
+		ret = -EBUSY;
+	else
+		cbd_blkdev->stopping = true;
+	mutex_unlock(&cbd_blkdev->lock);
+
+	return ret;
+}
+
+/**
+ * cbd_blkdev_stop - remove /dev/cbdX
+ * @cbdt: transport
+ * @devid: blkdev slot
+ * @force: even if open: fail all I/O with EIO, then remove
+ *
+ * With @force this always returns, whatever the state of the backend.
+ *
+ * Return: 0, -EINVAL if the blkdev does not run here, -EBUSY if it is
+ * open and @force is not set.
+ */
+int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
+{
+	struct cbd_blkdev *cbd_blkdev;
+	int ret;
+
+	cbd_blkdev = cbdt_get_blkdev(cbdt, devid);
+	if (!cbd_blkdev)
+		return -EINVAL;
+
+	ret = cbd_blkdev_mark_stopping(cbd_blkdev, force);
+	if (ret)
+		return ret;
+
+	cbdt_del_blkdev(cbdt, cbd_blkdev);
+	if (force)
+		cbd_blkdev_kill_io(cbd_blkdev);
+	cbd_blkdev_disk_stop(cbd_blkdev);
+
+	cbd_blkdev_destroy_queues(cbd_blkdev);
+	cbd_blkdev_kick_backend(cbd_blkdev);
+	destroy_workqueue(cbd_blkdev->task_wq);
+	cancel_delayed_work_sync(&cbd_blkdev->hb_work);
+	cbd_blkdev_info_release(cbd_blkdev);
+	cbd_backend_blkdev_put(cbdt, cbd_blkdev->backend_info);
+
+	cbd_blk_info(cbd_blkdev, "stopped\n");
+	cbd_blkdev_put(cbd_blkdev);
+
+	return 0;
+}
+
+/**
+ * cbd_blkdev_clear - free the slot of a dead blkdev
+ * @cbdt: transport
+ * @devid: blkdev slot
+ *
+ * Also detaches it from its backend, so that a dead blkdev does not pin
+ * its backend forever.
+ *
+ * Return: 0, -EINVAL for a bad id, -EBUSY if the blkdev is alive.
+ */
+int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
+{
+	struct cbd_blkdev_info *info;
+	u32 backend_id;
+
+	if (!cbdt_blkdev_id_valid(cbdt, devid))
+		return -EINVAL;
+
+	info = cbdt_get_blkdev_info(cbdt, devid);
+	if (cbd_blkdev_info_is_alive(info)) {
+		cbdt_err(cbdt, "blkdev%u is still alive\n", devid);
+		return -EBUSY;
+	}
+
+	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
+		return 0;
+
+	backend_id = le32_to_cpu(READ_ONCE(info->backend_id));
+	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
+
+	if (cbdt_backend_id_valid(cbdt, backend_id))
+		cbd_backend_blkdev_put(cbdt, cbdt_get_backend_info(cbdt, backend_id));
+
+	return 0;
+}
+
+/**
+ * cbd_blkdev_init - register the cbd block major
+ *
+ * Return: 0 or a negative errno.
+ */
+int cbd_blkdev_init(void)
+{
+	cbd_major = register_blkdev(0, CBD_DRV_NAME);
+	if (cbd_major < 0)
+		return cbd_major;
+
+	return 0;
+}
+
+/**
+ * cbd_blkdev_exit - unregister the cbd block major
+ */
+void cbd_blkdev_exit(void)
+{
+	unregister_blkdev(cbd_major, CBD_DRV_NAME);
+}

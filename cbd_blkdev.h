@@ -7,6 +7,7 @@
 #define _CBD_BLKDEV_H
 
 #include <linux/blk-mq.h>
+#include <linux/kref.h>
 
 #include "cbd_backend.h"
 
@@ -54,6 +55,9 @@ struct cbd_cache;
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
  * @cbd_cache: blkdev-side cache instance (index, GC), or NULL
+ * @ref: held by dev-start until dev-stop, and by the gendisk from add_disk
+ *	until its last opener is gone (->free_disk): open/release must find
+ *	the struct after dev-stop when a mounted fs was force-stopped
  */
 struct cbd_blkdev {
 	u32 blkdev_id;
@@ -81,12 +85,17 @@ struct cbd_blkdev {
 	struct gendisk *disk;
 
 	struct cbd_cache *cbd_cache;
+	struct kref ref;
 };
 
 #define cbd_blk_err(b, fmt, ...)					\
 	cbdt_err((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
 #define cbd_blk_info(b, fmt, ...)					\
 	cbdt_info((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+#define cbd_blk_err_ratelimited(b, fmt, ...)				\
+	pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cbd%d: " fmt,	\
+			   __func__, __LINE__, (b)->cbdt->id,		\
+			   (b)->mapped_id, ##__VA_ARGS__)
 #define cbd_blk_debug(b, fmt, ...)					\
 	cbdt_debug((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
 

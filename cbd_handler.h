@@ -12,6 +12,45 @@
 #include "cbd_backend.h"
 
 /**
+ * struct cbd_handler_cmd - a validated submit entry, in CPU byte order
+ * @req_tid: req_tid of the entry
+ * @offset: byte offset on the backing disk
+ * @op: enum cbd_op
+ * @flags: CBD_SE_FLAGS_*
+ * @len: byte length of the I/O
+ * @data_off: payload offset in the channel data area
+ * @result: 0 or a negative errno, posted in the completion entry
+ *
+ * The submit ring is shared memory that the blkdev may rewrite at any
+ * time: the handler snapshots and checks an entry once and then only uses
+ * this copy.
+ */
+struct cbd_handler_cmd {
+	u64 req_tid;
+	u64 offset;
+	u32 op;
+	u32 flags;
+	u32 len;
+	u32 data_off;
+	int result;
+};
+
+/**
+ * struct cbd_backend_io - a READ or WRITE being served on the backing disk
+ * @handler: the handler that issued it
+ * @cmd: the entry being served
+ * @node: entry in handler->pending_ces while its completion waits for
+ *	room in the completion ring
+ * @bio: the bio; last, it is allocated as the front_pad of handler->bioset
+ */
+struct cbd_backend_io {
+	struct cbd_handler *handler;
+	struct cbd_handler_cmd cmd;
+	struct list_head node;
+	struct bio bio;
+};
+
+/**
  * struct cbd_handler - backend side of a channel
  * @cbdb: backend
  * @channel: the channel
@@ -23,7 +62,15 @@
  * @handle_work: ring consumer
  * @handle_worker_cfg: adaptive poll budget of @handle_work
  * @hash_node: entry in cbdb->handlers_hash
- * @inflight: entries dispatched and not yet completed
+ * @inflight: bios submitted to the backing disk and not yet ended
+ * @compr_head: completion ring producer index (DRAM copy of the only
+ *	writer's value; protected by channel.compr_lock)
+ * @pending_ces: ended bios whose completion did not fit in the ring
+ *	(protected by channel.compr_lock)
+ * @stopping: destroy started, the work must not be queued any more
+ *	(protected by channel.compr_lock)
+ * @takeover_left: entries that were already in the submit ring when the
+ *	handler was created; a dead predecessor may have completed them
  */
 struct cbd_handler {
 	struct cbd_backend *cbdb;
@@ -39,12 +86,25 @@ struct cbd_handler {
 	struct cbd_worker_cfg handle_worker_cfg;
 	struct hlist_node hash_node;
 	atomic_t inflight;
+
+	u32 compr_head;
+	struct list_head pending_ces;
+	bool stopping;
+	u32 takeover_left;
 };
 
 #define cbd_handler_err(h, fmt, ...)					\
 	cbdb_err((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
+#define cbd_handler_err_ratelimited(h, fmt, ...)			\
+	pr_err_ratelimited("cbd: %s:%u cbd_transport%u: backend%u: handler%u: " fmt, \
+			   __func__, __LINE__, (h)->cbdb->cbdt->id,		\
+			   (h)->cbdb->backend_id, (h)->channel.seg_id,		\
+			   ##__VA_ARGS__)
 #define cbd_handler_debug(h, fmt, ...)					\
 	cbdb_debug((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
+
+/* Largest I/O a submit entry may describe (the blkdev's max_hw_sectors). */
+#define CBD_HANDLER_IO_MAX	(BIO_MAX_VECS * PAGE_SIZE)
 
 int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id);
 void cbd_handler_destroy(struct cbd_handler *handler);

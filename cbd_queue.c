@@ -1,1 +1,658 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD queue: the blkdev side of a channel, one per blk-mq hw queue.
+ *
+ * queue_rq() turns a request into a submit entry (the payload of a WRITE
+ * is copied into the channel's data ring), and the completion work polls
+ * the completion ring, copies READ data back and ends the requests.
+ *
+ * Data extents and submit entries are released out of order: a completed
+ * extent is recorded in released_extents and the data tail moves over
+ * contiguous released extents; submr_tail moves over entries marked DONE.
+ *
+ * The entries between submr_tail and submr_head are kept below the number
+ * of completion entries, so that the handler's completion ring can never
+ * overflow (decision 8).
+ *
+ * If the backend's heartbeat stops (decision 9), requests in flight and
+ * new ones fail with EIO; a backend re-attached in time simply serves the
+ * entries that were not completed, and I/O continues.
+ */
+
+#include <linux/blk-mq.h>
+
+#include "cbd_queue.h"
+
+static u32 cbd_queue_submr_used(struct cbd_queue *cbdq)
+{
+	u32 size = cbdq->channel.submr_size;
+
+	return (cbdq->submr_head + size - cbdq->submr_tail) % size;
+}
+
+static bool cbd_queue_submr_full(struct cbd_queue *cbdq)
+{
+	u32 used = cbd_queue_submr_used(cbdq);
+
+	lockdep_assert_held(&cbdq->channel.submr_lock);
+
+	/* at most CBDC_COMPR_ENTRIES - 1 completions fit in the ring */
+	if (used / sizeof(struct cbd_se) >= CBDC_COMPR_ENTRIES - 1)
+		return true;
+
+	/* CBDC_SUBMR_RESERVED stays free so that full != empty */
+	return cbdq->channel.submr_size - used <
+	       CBDC_SUBMR_RESERVED + sizeof(struct cbd_se);
+}
+
+static bool cbd_queue_data_space_enough(struct cbd_queue *cbdq, u32 data_len)
+{
+	struct cbd_channel *channel = &cbdq->channel;
+	u32 available = channel->data_size;
+
+	lockdep_assert_held(&channel->submr_lock);
+
+	if (channel->data_head > channel->data_tail)
+		available = channel->data_size - channel->data_head +
+			    channel->data_tail;
+	else if (channel->data_head < channel->data_tail)
+		available = channel->data_tail - channel->data_head;
+
+	/* CBDC_DATA_RESERVED stays free so that full != empty */
+	return available >= round_up(data_len, CBDC_DATA_ALIGN) +
+			    CBDC_DATA_RESERVED;
+}
+
+static void cbd_queue_se_init(struct cbd_queue *cbdq, struct cbd_request *cbd_req)
+{
+	struct cbd_se *se = cbdq->channel.submr + cbdq->submr_head;
+
+	memset(se, 0, sizeof(*se));
+	WRITE_ONCE(se->op, cpu_to_le32(cbd_req->op));
+	WRITE_ONCE(se->flags, cpu_to_le32(cbd_req->flags));
+	WRITE_ONCE(se->req_tid, cpu_to_le64(cbd_req->req_tid));
+	WRITE_ONCE(se->offset, cpu_to_le64(cbd_req->off));
+	WRITE_ONCE(se->len, cpu_to_le32(cbd_req->data_len));
+	WRITE_ONCE(se->data_off, cpu_to_le32(cbd_req->data_off));
+	WRITE_ONCE(se->data_len, cpu_to_le32(cbd_req->data_len));
+#ifdef CONFIG_CBD_CRC
+	if (cbd_req->op == CBD_OP_WRITE)
+		WRITE_ONCE(se->data_crc,
+			   cpu_to_le32(cbd_channel_crc(&cbdq->channel,
+						       cbd_req->data_off,
+						       cbd_req->data_len)));
+	WRITE_ONCE(se->se_crc, cpu_to_le32(cbd_se_crc(se)));
+#endif
+	cbd_req->se = se;
+}
+
+/* Allocate the data extent and fill it for a WRITE. */
+static void cbd_queue_data_init(struct cbd_queue *cbdq, struct cbd_request *cbd_req)
+{
+	struct cbd_channel *channel = &cbdq->channel;
+
+	cbd_req->data_off = channel->data_head;
+	if (cbd_req->op == CBD_OP_WRITE)
+		cbdc_copy_from_bio(channel, cbd_req->data_off, cbd_req->data_len,
+				   cbd_req->bio, cbd_req->bio_off);
+
+	channel->data_head = (channel->data_head +
+			      round_up(cbd_req->data_len, CBDC_DATA_ALIGN)) %
+			     channel->data_size;
+}
+
+static int cbd_queue_add_inflight(struct cbd_queue *cbdq,
+				  struct cbd_request *cbd_req)
+{
+	int ret = 0;
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+		ret = -EIO;
+	else
+		list_add_tail(&cbd_req->inflight_reqs_node, &cbdq->inflight_reqs);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	return ret;
+}
+
+/**
+ * cbd_queue_req_to_backend - submit a request through the channel
+ * @cbd_req: request (or cache child request) with op, off, data_len, bio
+ *
+ * On success the request holds one more reference, dropped when its
+ * completion arrives (or when the queue fails it).
+ *
+ * Return: 0, -ENOSPC when the channel is full (retry later), -EIO when
+ * the queue is stopping.
+ */
+int cbd_queue_req_to_backend(struct cbd_request *cbd_req)
+{
+	struct cbd_queue *cbdq = cbd_req->cbdq;
+	struct cbd_channel *channel = &cbdq->channel;
+	int ret;
+
+	spin_lock(&channel->submr_lock);
+	if (cbd_queue_submr_full(cbdq) ||
+	    !cbd_queue_data_space_enough(cbdq, cbd_req->data_len)) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+
+	/* in the list before the handler can see it, and complete it */
+	ret = cbd_queue_add_inflight(cbdq, cbd_req);
+	if (ret)
+		goto out_unlock;
+
+	cbd_req_get(cbd_req);
+	cbd_req->req_tid = ++cbdq->req_tid;
+	if (cbd_req->data_len)
+		cbd_queue_data_init(cbdq, cbd_req);
+	cbd_queue_se_init(cbdq, cbd_req);
+
+	/*
+	 * The entry and its payload must be visible before the new head;
+	 * pairs with the smp_rmb() in the handler.
+	 */
+	smp_wmb();
+	cbdq->submr_head = cbdc_ring_advance(cbdq->submr_head, sizeof(struct cbd_se),
+					     channel->submr_size);
+	cbdc_set_submr_head(cbdq->channel_info, cbdq->submr_head);
+out_unlock:
+	spin_unlock(&channel->submr_lock);
+	if (ret)
+		return ret;
+
+	if (cbdq->cbd_blkdev->backend)
+		cbd_backend_notify(cbdq->cbd_blkdev->backend, channel->seg_id);
+	queue_delayed_work(cbdq->cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+
+	return 0;
+}
+
+static void cbd_req_end(struct kref *ref)
+{
+	struct cbd_request *cbd_req = container_of(ref, struct cbd_request, ref);
+
+	if (cbd_req->end_req)
+		cbd_req->end_req(cbd_req, cbd_req->priv_data);
+
+	if (cbd_req->req)
+		blk_mq_end_request(cbd_req->req, errno_to_blk_status(cbd_req->ret));
+}
+
+/**
+ * cbd_req_get - take a reference on a request
+ * @cbd_req: request
+ */
+void cbd_req_get(struct cbd_request *cbd_req)
+{
+	kref_get(&cbd_req->ref);
+}
+
+/**
+ * cbd_req_put - drop a reference, recording a result
+ * @cbd_req: request
+ * @ret: 0 or a negative errno; the first error is kept
+ *
+ * The last reference ends the request and drops one of its parent's.
+ */
+void cbd_req_put(struct cbd_request *cbd_req, int ret)
+{
+	struct cbd_request *parent = cbd_req->parent;
+
+	if (ret && !cbd_req->ret)
+		cbd_req->ret = ret;
+
+	if (kref_put(&cbd_req->ref, cbd_req_end) && parent)
+		cbd_req_put(parent, ret);
+}
+
+static void cbd_queue_advance_submr(struct cbd_queue *cbdq)
+{
+	struct cbd_se *se;
+
+	lockdep_assert_held(&cbdq->channel.submr_lock);
+
+	while (cbdq->submr_tail != cbdq->submr_head) {
+		se = cbdq->channel.submr + cbdq->submr_tail;
+		if (!(le32_to_cpu(READ_ONCE(se->flags)) & CBD_SE_FLAGS_DONE))
+			break;
+		cbdq->submr_tail = cbdc_ring_advance(cbdq->submr_tail, sizeof(*se),
+						     cbdq->channel.submr_size);
+	}
+	cbdc_set_submr_tail(cbdq->channel_info, cbdq->submr_tail);
+}
+
+/* Release an extent; the tail moves over contiguous released extents. */
+static void cbd_queue_advance_data(struct cbd_queue *cbdq, u32 data_off,
+				   u32 data_len)
+{
+	struct cbd_channel *channel = &cbdq->channel;
+
+	lockdep_assert_held(&channel->submr_lock);
+
+	cbdq->released_extents[data_off / CBDC_DATA_ALIGN] = data_len;
+
+	while (channel->data_tail != channel->data_head) {
+		data_len = cbdq->released_extents[channel->data_tail / CBDC_DATA_ALIGN];
+		if (!data_len)
+			break;
+		cbdq->released_extents[channel->data_tail / CBDC_DATA_ALIGN] = 0;
+		channel->data_tail = (channel->data_tail + data_len) %
+				     channel->data_size;
+	}
+}
+
+/**
+ * cbd_queue_advance - release the channel resources of a finished request
+ * @cbdq: queue
+ * @cbd_req: request whose submit entry is DONE
+ */
+void cbd_queue_advance(struct cbd_queue *cbdq, struct cbd_request *cbd_req)
+{
+	spin_lock(&cbdq->channel.submr_lock);
+	cbd_queue_advance_submr(cbdq);
+	if (cbd_req->data_len)
+		cbd_queue_advance_data(cbdq, cbd_req->data_off,
+				       round_up(cbd_req->data_len, CBDC_DATA_ALIGN));
+	spin_unlock(&cbdq->channel.submr_lock);
+}
+
+static void cbd_queue_req_end_req(struct cbd_request *cbd_req, void *priv_data)
+{
+	cbd_queue_advance(cbd_req->cbdq, cbd_req);
+}
+
+static void cbd_req_set_done(struct cbd_request *cbd_req)
+{
+	struct cbd_se *se = cbd_req->se;
+
+	WRITE_ONCE(se->flags, cpu_to_le32(le32_to_cpu(READ_ONCE(se->flags)) |
+					  CBD_SE_FLAGS_DONE));
+}
+
+static struct cbd_request *cbd_queue_find_inflight(struct cbd_queue *cbdq,
+						   u64 req_tid)
+{
+	struct cbd_request *cbd_req;
+
+	lockdep_assert_held(&cbdq->inflight_reqs_lock);
+
+	list_for_each_entry(cbd_req, &cbdq->inflight_reqs, inflight_reqs_node) {
+		if (cbd_req->req_tid == req_tid)
+			return cbd_req;
+	}
+
+	return NULL;
+}
+
+/* ce->result is a negative errno; anything else is not trusted. */
+static int cbd_ce_result(struct cbd_ce *ce)
+{
+	int result = (int)le32_to_cpu(READ_ONCE(ce->result));
+
+	if (result > 0 || result < -MAX_ERRNO)
+		return -EIO;
+	return result;
+}
+
+#ifdef CONFIG_CBD_CRC
+static bool cbd_queue_ce_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				struct cbd_request *cbd_req)
+{
+	if (le32_to_cpu(ce->ce_crc) != cbd_ce_crc(ce))
+		return false;
+
+	if (!cbd_req || cbd_req->op != CBD_OP_READ || cbd_ce_result(ce))
+		return true;
+
+	return le32_to_cpu(ce->data_crc) ==
+	       cbd_channel_crc(&cbdq->channel, cbd_req->data_off,
+			       cbd_req->data_len);
+}
+#else
+static bool cbd_queue_ce_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				struct cbd_request *cbd_req)
+{
+	return true;
+}
+#endif
+
+static void cbd_queue_advance_compr(struct cbd_queue *cbdq)
+{
+	cbdq->compr_tail = cbdc_ring_advance(cbdq->compr_tail, sizeof(struct cbd_ce),
+					     cbdq->channel.compr_size);
+	cbdc_set_compr_tail(cbdq->channel_info, cbdq->compr_tail);
+}
+
+static void cbd_queue_complete_req(struct cbd_queue *cbdq,
+				   struct cbd_request *cbd_req, int result)
+{
+	if (cbd_req->op == CBD_OP_READ && !result) {
+		spin_lock(&cbd_req->lock);
+		cbdc_copy_to_bio(&cbdq->channel, cbd_req->data_off,
+				 cbd_req->data_len, cbd_req->bio,
+				 cbd_req->bio_off);
+		spin_unlock(&cbd_req->lock);
+	}
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	list_del_init(&cbd_req->inflight_reqs_node);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	cbd_req_set_done(cbd_req);
+	/*
+	 * DONE before compr_tail: a handler taking over the channel reads
+	 * them in the other order (see cbd_handler_already_completed()).
+	 */
+	smp_wmb();
+	cbd_queue_advance_compr(cbdq);
+
+	cbd_req_put(cbd_req, result);
+}
+
+/*
+ * Consume one completion.  Returns 0 if one was consumed, -EAGAIN if
+ * there is none or it is not completely written yet.
+ */
+static int cbd_queue_complete_one(struct cbd_queue *cbdq)
+{
+	u32 head = cbdc_compr_head(cbdq->channel_info);
+	struct cbd_request *cbd_req;
+	struct cbd_ce *ce;
+	u64 req_tid;
+
+	if (head >= cbdq->channel.compr_size || head % sizeof(*ce)) {
+		cbd_queue_err_ratelimited(cbdq, "invalid compr_head %u\n", head);
+		return -EAGAIN;
+	}
+	if (head == cbdq->compr_tail)
+		return -EAGAIN;
+
+	/* compr_head before the entry: pairs with the handler's smp_wmb() */
+	smp_rmb();
+	ce = cbdq->channel.compr + cbdq->compr_tail;
+	req_tid = le64_to_cpu(READ_ONCE(ce->req_tid));
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	cbd_req = cbd_queue_find_inflight(cbdq, req_tid);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	if (!cbd_queue_ce_crc_ok(cbdq, ce, cbd_req)) {
+		cbd_queue_err_ratelimited(cbdq, "crc mismatch, req %llu\n", req_tid);
+		return -EAGAIN;
+	}
+
+	if (!cbd_req) {
+		/* v2 stopped here forever: consume it and go on */
+		cbd_queue_err_ratelimited(cbdq, "unknown req %llu completed\n",
+					  req_tid);
+		cbd_queue_advance_compr(cbdq);
+		return 0;
+	}
+
+	cbd_queue_complete_req(cbdq, cbd_req, cbd_ce_result(ce));
+	return 0;
+}
+
+/* Fail every request in flight: the backend is dead, or we stop. */
+static void cbd_queue_fail_inflight(struct cbd_queue *cbdq)
+{
+	struct cbd_request *cbd_req, *tmp;
+	LIST_HEAD(reqs);
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	list_splice_init(&cbdq->inflight_reqs, &reqs);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	list_for_each_entry_safe(cbd_req, tmp, &reqs, inflight_reqs_node) {
+		list_del_init(&cbd_req->inflight_reqs_node);
+		/* DONE: a backend attaching later must not serve it */
+		cbd_req_set_done(cbd_req);
+		cbd_req_put(cbd_req, -EIO);
+	}
+}
+
+static bool cbd_queue_has_inflight(struct cbd_queue *cbdq)
+{
+	bool ret;
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	ret = !list_empty(&cbdq->inflight_reqs);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	return ret;
+}
+
+static void cbd_queue_complete_work_fn(struct work_struct *work)
+{
+	struct cbd_queue *cbdq = container_of(to_delayed_work(work),
+					      struct cbd_queue, complete_work);
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+again:
+	if (!cbd_queue_complete_one(cbdq)) {
+		cbdwc_hit(&cbdq->complete_worker_cfg);
+		cond_resched();
+		goto again;
+	}
+	if (cbdwc_need_retry(&cbdq->complete_worker_cfg))
+		goto again;
+	cbdwc_miss(&cbdq->complete_worker_cfg);
+
+	/* a submission queues the work again: nothing in flight, stop */
+	if (!cbd_queue_has_inflight(cbdq))
+		return;
+
+	if (!cbd_backend_info_is_alive(cbd_blkdev->backend_info)) {
+		cbd_queue_err_ratelimited(cbdq, "backend%u is dead, failing I/O\n",
+					  cbd_blkdev->backend_id);
+		cbd_queue_fail_inflight(cbdq);
+		return;
+	}
+
+	/* no doorbell from the backend: poll while requests are in flight */
+	queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+}
+
+static enum cbd_op cbd_req_op(struct request *req, blk_status_t *sts)
+{
+	*sts = BLK_STS_OK;
+
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+		return CBD_OP_READ;
+	case REQ_OP_WRITE:
+		return CBD_OP_WRITE;
+	case REQ_OP_FLUSH:
+		return CBD_OP_FLUSH;
+	default:
+		/* discard and write zeroes are not advertised */
+		*sts = BLK_STS_NOTSUPP;
+		return CBD_OP_READ;
+	}
+}
+
+static void cbd_req_init(struct cbd_queue *cbdq, struct cbd_request *cbd_req,
+			 struct request *req, enum cbd_op op)
+{
+	memset(cbd_req, 0, sizeof(*cbd_req));
+	INIT_LIST_HEAD(&cbd_req->inflight_reqs_node);
+	kref_init(&cbd_req->ref);
+	spin_lock_init(&cbd_req->lock);
+
+	cbd_req->cbdq = cbdq;
+	cbd_req->req = req;
+	cbd_req->op = op;
+	if (op == CBD_OP_WRITE && (req->cmd_flags & REQ_FUA))
+		cbd_req->flags = CBD_SE_FLAGS_FUA;
+	if (op != CBD_OP_FLUSH)
+		cbd_req->data_len = blk_rq_bytes(req);
+	cbd_req->bio = req->bio;
+	cbd_req->off = (u64)blk_rq_pos(req) << SECTOR_SHIFT;
+	cbd_req->end_req = cbd_queue_req_end_req;
+}
+
+static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
+				 const struct blk_mq_queue_data *bd)
+{
+	struct cbd_queue *cbdq = hctx->driver_data;
+	struct cbd_request *cbd_req = blk_mq_rq_to_pdu(bd->rq);
+	blk_status_t sts;
+	enum cbd_op op;
+	int ret;
+
+	op = cbd_req_op(bd->rq, &sts);
+	if (sts)
+		return sts;
+
+	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+		return BLK_STS_IOERR;
+
+	if (!cbd_backend_info_is_alive(cbdq->cbd_blkdev->backend_info)) {
+		cbd_queue_err_ratelimited(cbdq, "backend%u is dead\n",
+					  cbdq->cbd_blkdev->backend_id);
+		return BLK_STS_IOERR;
+	}
+
+	cbd_req_init(cbdq, cbd_req, bd->rq, op);
+	blk_mq_start_request(bd->rq);
+
+	/* with a cache, every request would go to the cache here */
+	ret = cbd_queue_req_to_backend(cbd_req);
+	if (ret == -ENOSPC)
+		/* a completion on this queue frees space and reruns it */
+		return BLK_STS_RESOURCE;
+	if (ret)
+		return errno_to_blk_status(ret);
+
+	cbd_req_put(cbd_req, 0);
+	return BLK_STS_OK;
+}
+
+static int cbd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
+			 unsigned int hctx_idx)
+{
+	struct cbd_blkdev *cbd_blkdev = driver_data;
+
+	hctx->driver_data = &cbd_blkdev->queues[hctx_idx];
+	return 0;
+}
+
+const struct blk_mq_ops cbd_mq_ops = {
+	.queue_rq	= cbd_queue_rq,
+	.init_hctx	= cbd_init_hctx,
+};
+
+static void cbd_queue_channel_init(struct cbd_queue *cbdq, u32 channel_id)
+{
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+	struct cbd_channel_info *info;
+
+	cbd_channel_init(&cbdq->channel, cbd_blkdev->cbdt, channel_id);
+	info = cbdq->channel.channel_info;
+	cbdq->channel_info = info;
+
+	cbdq->channel.data_head = 0;
+	cbdq->channel.data_tail = 0;
+	cbdq->submr_head = 0;
+	cbdq->submr_tail = 0;
+	cbdq->compr_tail = 0;
+	cbdc_set_submr_head(info, 0);
+	cbdc_set_submr_tail(info, 0);
+	cbdc_set_compr_head(info, 0);
+	cbdc_set_compr_tail(info, 0);
+
+	info->backend_id = cpu_to_le32(cbd_blkdev->backend_id);
+	info->blkdev_id = cpu_to_le32(cbd_blkdev->blkdev_id);
+	/* a backend on another host cannot be notified: it polls */
+	info->polling = cpu_to_le32(cbd_blkdev->backend ? 0 : 1);
+	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_running);
+	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
+}
+
+/**
+ * cbd_queue_start - set up a queue on a fresh channel
+ * @cbdq: queue with cbd_blkdev and index set
+ *
+ * Return: 0, -ENOMEM or -ENOENT (no free segment).
+ */
+int cbd_queue_start(struct cbd_queue *cbdq)
+{
+	struct cbd_transport *cbdt = cbdq->cbd_blkdev->cbdt;
+	u32 channel_id;
+	int ret;
+
+	INIT_LIST_HEAD(&cbdq->inflight_reqs);
+	spin_lock_init(&cbdq->inflight_reqs_lock);
+	INIT_DELAYED_WORK(&cbdq->complete_work, cbd_queue_complete_work_fn);
+	cbdwc_init(&cbdq->complete_worker_cfg);
+	cbdq->req_tid = 0;
+
+	cbdq->released_extents = kcalloc(CBDC_DATA_SIZE / CBDC_DATA_ALIGN,
+					 sizeof(u32), GFP_KERNEL);
+	if (!cbdq->released_extents)
+		return -ENOMEM;
+
+	ret = cbd_get_empty_channel_id(cbdt, &channel_id);
+	if (ret) {
+		cbd_blk_err(cbdq->cbd_blkdev, "no free segment for queue %u\n",
+			    cbdq->index);
+		goto err_free_extents;
+	}
+
+	cbd_queue_channel_init(cbdq, channel_id);
+	atomic_set(&cbdq->state, cbd_queue_state_running);
+
+	return 0;
+
+err_free_extents:
+	kfree(cbdq->released_extents);
+	cbdq->released_extents = NULL;
+	return ret;
+}
+
+/**
+ * cbd_queue_kill - fail the requests in flight and all later ones
+ * @cbdq: queue
+ *
+ * For a forced stop.  The caller has quiesced the request queue, so no
+ * queue_rq() runs concurrently.
+ */
+void cbd_queue_kill(struct cbd_queue *cbdq)
+{
+	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+		return;
+
+	spin_lock(&cbdq->inflight_reqs_lock);
+	atomic_set(&cbdq->state, cbd_queue_state_removing);
+	spin_unlock(&cbdq->inflight_reqs_lock);
+
+	cancel_delayed_work_sync(&cbdq->complete_work);
+	cbd_queue_fail_inflight(cbdq);
+}
+
+/**
+ * cbd_queue_stop - release the channel of a queue
+ * @cbdq: queue, started or killed; the disk is gone
+ */
+void cbd_queue_stop(struct cbd_queue *cbdq)
+{
+	struct cbd_channel_info *info = cbdq->channel_info;
+
+	if (atomic_read(&cbdq->state) == cbd_queue_state_none)
+		return;
+
+	cbd_queue_kill(cbdq);
+	atomic_set(&cbdq->state, cbd_queue_state_none);
+
+	/* the backend sees this and destroys its handler */
+	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
+	cbdt_flush(cbdq->cbd_blkdev->cbdt, &info->blkdev_state,
+		   sizeof(info->blkdev_state));
+	cbd_channel_exit(&cbdq->channel);
+
+	kfree(cbdq->released_extents);
+	cbdq->released_extents = NULL;
+}

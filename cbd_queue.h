@@ -26,6 +26,13 @@ struct cbd_request;
  * @channel: the channel
  * @channel_info: its on-media control block
  * @req_tid: last req_tid used (protected by channel.submr_lock)
+ * @submr_head: submit ring producer index (protected by channel.submr_lock)
+ * @submr_tail: submit ring release index (protected by channel.submr_lock)
+ * @compr_tail: completion ring consumer index (only @complete_work)
+ *
+ * The blkdev owns the ring indices above; it keeps them in DRAM and only
+ * writes them to the channel, so nobody else can make it index out of
+ * the rings.
  * @inflight_reqs: requests submitted to the backend
  * @inflight_reqs_lock: protects @inflight_reqs
  * @released_extents: per data page, length of a completed extent starting
@@ -41,6 +48,9 @@ struct cbd_queue {
 	struct cbd_channel channel;
 	struct cbd_channel_info *channel_info;
 	u64 req_tid;
+	u32 submr_head;
+	u32 submr_tail;
+	u32 compr_tail;
 
 	struct list_head inflight_reqs;
 	spinlock_t inflight_reqs_lock;	/* protects inflight_reqs */
@@ -96,6 +106,9 @@ struct cbd_request {
 
 #define cbd_queue_err(q, fmt, ...)					\
 	cbd_blk_err((q)->cbd_blkdev, "queue%u: " fmt, (q)->channel.seg_id, ##__VA_ARGS__)
+#define cbd_queue_err_ratelimited(q, fmt, ...)				\
+	cbd_blk_err_ratelimited((q)->cbd_blkdev, "queue%u: " fmt,	\
+				(q)->channel.seg_id, ##__VA_ARGS__)
 #define cbd_queue_debug(q, fmt, ...)					\
 	cbd_blk_debug((q)->cbd_blkdev, "queue%u: " fmt, (q)->channel.seg_id, ##__VA_ARGS__)
 
@@ -105,6 +118,7 @@ int cbd_queue_req_to_backend(struct cbd_request *cbd_req);
 void cbd_queue_advance(struct cbd_queue *cbdq, struct cbd_request *cbd_req);
 void cbd_req_get(struct cbd_request *cbd_req);
 void cbd_req_put(struct cbd_request *cbd_req, int ret);
+void cbd_queue_kill(struct cbd_queue *cbdq);
 
 extern const struct blk_mq_ops cbd_mq_ops;
 
