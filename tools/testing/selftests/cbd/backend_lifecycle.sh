@@ -36,7 +36,7 @@ cbd_check "a free backend slot reads an empty path" \
 	test -z "$(cat "$BK/backend$(( $(cbd_info_field backend_num) - 1 ))/path")"
 # The backing disk is held exclusively.
 cbd_check "$CBD_DISK cannot be opened exclusively (mkfs refuses)" \
-	eval "! mkfs.ext4 -q -F $CBD_DISK >/dev/null 2>&1"
+	eval "! mke2fs -q -F -t ext4 $CBD_DISK >/dev/null 2>&1"
 
 # A second backend on a second disk.
 if [ -b "$CBD_DISK2" ]; then
@@ -69,7 +69,7 @@ fi
 cbd_check "backend-stop backend$B after dev-stop" cbd_backend_stop "$B"
 cbd_check "backend$B alive is false after stop" cbd_file_is "$BK/backend$B/alive" false
 cbd_check "$CBD_DISK is released (exclusive open works)" \
-	eval "mkfs.ext4 -q -F $CBD_DISK >/dev/null 2>&1"
+	eval "mke2fs -q -F -t ext4 $CBD_DISK >/dev/null 2>&1"
 
 # Re-attach to the stopped backend.
 if cbd_backend_start "$CBD_DISK" ",backend_id=$B"; then

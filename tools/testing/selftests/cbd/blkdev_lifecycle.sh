@@ -71,7 +71,7 @@ done
 mkdir -p "$CBD_MNT"
 if cbd_dev_start "$B" 2; then
 	d=$CBD_LAST_CBD id=$CBD_LAST_DEV_ID
-	if mkfs.ext4 -q -F "/dev/$d" && mount "/dev/$d" "$CBD_MNT"; then
+	if mke2fs -q -F -t ext4 "/dev/$d" && mount "/dev/$d" "$CBD_MNT"; then
 		dd if=/dev/urandom of="$CBD_MNT/file" bs=1M count=2 status=none
 		cbd_expect "$ADM" "op=dev-stop,dev_id=$id" EBUSY "dev-stop while mounted -> EBUSY"
 		cbd_check "$d still there after refused dev-stop" test -b "/dev/$d"
@@ -99,7 +99,7 @@ if cbd_dev_start "$B" 2; then
 		umount "$CBD_MNT" 2>/dev/null || umount -l "$CBD_MNT" 2>/dev/null
 		cbd_check "dead fs unmounted" eval "! grep -q ' $CBD_MNT ' /proc/mounts"
 	else
-		ktap_test_fail "mkfs.ext4 + mount /dev/$d"
+		ktap_test_fail "mke2fs -t ext4 + mount /dev/$d"
 		cbd_dev_stop "$id" force
 	fi
 

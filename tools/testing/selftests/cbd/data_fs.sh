@@ -40,7 +40,7 @@ check_files() {
 fs_round() {
 	local fs=$1 mkfs fsck
 	case "$fs" in
-	ext4) mkfs=(mkfs.ext4 -q -F -b 4096) fsck=(e2fsck -fn) ;;
+	ext4) mkfs=(mke2fs -q -F -t ext4 -b 4096) fsck=(e2fsck -fn) ;;
 	xfs)  mkfs=(mkfs.xfs -q -f) fsck=(xfs_repair -n) ;;
 	esac
 	if ! command -v "${mkfs[0]}" >/dev/null; then
