@@ -134,9 +134,26 @@ struct cbd_obj_container {
  * @base: kernel virtual address of transport offset 0
  * @size: usable bytes from @base
  * @info: the on-media header (at @base)
- * @host_area_off .. @segment_num: validated copies of the header geometry;
- *	all slot lookups use these, never the shared header
- * @hosts_dev .. @segments_dev: sysfs containers
+ * @host_area_off: validated copy of the header's host_area_off
+ * @backend_area_off: validated copy of backend_area_off
+ * @blkdev_area_off: validated copy of blkdev_area_off
+ * @segment_area_off: validated copy of segment_area_off
+ * @host_info_size: validated copy of host_info_size
+ * @backend_info_size: validated copy of backend_info_size
+ * @blkdev_info_size: validated copy of blkdev_info_size
+ * @segment_size: validated copy of segment_size
+ * @host_num: validated copy of host_num
+ * @backend_num: validated copy of backend_num
+ * @blkdev_num: validated copy of blkdev_num
+ * @segment_num: validated copy of segment_num
+ * @hosts_dev: sysfs container cbd_hosts
+ * @backends_dev: sysfs container cbd_backends
+ * @blkdevs_dev: sysfs container cbd_blkdevs
+ * @segments_dev: sysfs container cbd_segments
+ *
+ * The geometry copies are checked against the mapped size at registration;
+ * all slot lookups use them, never the shared header, which any host (or
+ * a crash) may have changed.
  */
 struct cbd_transport {
 	u16 id;
