@@ -326,13 +326,14 @@ cbd_stop_pair() {
 # ---------------------------------------------------------------- cleanup
 
 # Unmount everything mounted from a cbd disk or on the test mount point.
+# (No process substitution: the test VM has no /dev/fd.)
 cbd_umount_all() {
 	local dev mnt rest
 	while read -r dev mnt rest; do
 		case "$dev $mnt" in
 		/dev/cbd*|*" $CBD_MNT"*) umount -l "$mnt" 2>/dev/null ;;
 		esac
-	done < <(awk '{m[NR] = $0} END {for (i = NR; i > 0; i--) print m[i]}' /proc/mounts)
+	done <<< "$(awk '{m[NR] = $0} END {for (i = NR; i > 0; i--) print m[i]}' /proc/mounts)"
 }
 
 # Stop every local blkdev and backend on every transport and unregister

@@ -53,29 +53,36 @@ wait_or_say() {
 	return 1
 }
 
-# The pmem block device ("pmemN") of the fsdax namespace in nd region $1.
-region_fsdax_blockdev() {
-	local pfn
-	for pfn in /sys/bus/nd/devices/pfn"${1#region}".*; do
-		[ -d "$pfn/block" ] && ls "$pfn/block" && return 0
+# The DAX-capable pmem block device ("pmemN") of nd region $1: an fsdax
+# namespace (pfn device), or a raw namespace that already has struct pages
+# (legacy e820 memory from memmap=).
+region_dax_blockdev() {
+	local d b n=${1#region}
+	for d in /sys/bus/nd/devices/pfn"$n".* /sys/bus/nd/devices/namespace"$n".*; do
+		[ -d "$d/block" ] || continue
+		b=$(ls "$d/block")
+		[ "$(cat "/sys/block/$b/queue/dax" 2>/dev/null)" = 1 ] || continue
+		echo "$b"
+		return 0
 	done
 	return 1
 }
 
-# Make nd region $1 one fsdax namespace with memmap in RAM (-M mem).  A
-# namespace that is already fsdax (restart on the same memory) is kept.
+# Make nd region $1 DAX-capable: one fsdax namespace with its memmap in RAM
+# (-M mem).  A namespace that is already fsdax (restart on the same memory
+# with labels or an info block) is kept.
 region_to_fsdax() {
 	local r=$1 dev
-	dev=$(region_fsdax_blockdev "$r") && { echo "cbd-vm: $r: existing fsdax $dev"; return 0; }
+	dev=$(region_dax_blockdev "$r") && { echo "cbd-vm: $r: using existing $dev"; return 0; }
 	local ns=namespace${r#region}.0
 	if [ -e "/sys/bus/nd/devices/$ns" ] &&
 	   [ "$(cat "/sys/bus/nd/devices/$ns/size" 2>/dev/null)" != 0 ]; then
-		# label-less region (nvdimm without labels, memmap): reconfigure
+		# label-less region (nvdimm without labels): reconfigure
 		ndctl create-namespace -f -e "$ns" -m fsdax -M mem >/dev/null || return 1
 	else
 		ndctl create-namespace -r "$r" -m fsdax -M mem >/dev/null || return 1
 	fi
-	wait_or_say 30 "fsdax block device in $r" region_fsdax_blockdev "$r" >/dev/null
+	wait_or_say 30 "DAX block device in $r" region_dax_blockdev "$r" >/dev/null
 }
 
 nd_regions() {
@@ -103,9 +110,9 @@ cxl_memdev_by_serial() {
 	return 1
 }
 
-# The cxl region built on memdev $1, if any.
+# The cxl region under root decoder $1, if any.
 cxl_region_of() {
-	cxl list -R -m "$1" 2>/dev/null | grep -o '"region":"region[0-9]*"' | head -1 | cut -d'"' -f4
+	cxl list -R -d "$1" 2>/dev/null | grep -o '"region":"region[0-9]*"' | head -1 | cut -d'"' -f4
 }
 
 setup_cxl() {
@@ -116,8 +123,9 @@ setup_cxl() {
 		wait_or_say 60 "cxl memdev with serial $i" cxl_memdev_by_serial "$i" >/dev/null || return 1
 		mem=$(cxl_memdev_by_serial "$i")
 		before=$(nd_regions | wc -l)
-		if [ -z "$(cxl_region_of "$mem")" ]; then
-			cxl create-region -m -d "decoder0.$((i - 1))" -w 1 -t pmem "$mem" >/dev/null || return 1
+		# Each memdev sits behind its own host bridge and CFMWS window.
+		if [ -z "$(cxl_region_of "decoder0.$((i - 1))")" ]; then
+			cxl create-region -m -d "decoder0.$((i - 1))" -w 1 -t pmem "$mem" >/dev/null 2>&1 || return 1
 		fi
 		wait_or_say 60 "nd region for $mem" have_regions $((before + 1)) || return 1
 		r=$(nd_regions | tail -1)
@@ -170,30 +178,11 @@ if [ "$VM_SHELL" = 1 ]; then
 	vm_poweroff
 fi
 
-set -- $VM_TESTS
-report "TAP version 13"
-report "1..$#"
-n=0
-nfail=0
-for t in "$@"; do
-	n=$((n + 1))
-	report "# selftests: cbd: $t"
-	echo "cbd-vm: start $t" > /dev/kmsg
-	t0=$SECONDS
-	(cd /cbd && timeout -k 10 "$VM_TEST_TIMEOUT" "./$t") 2>&1 < /dev/null |
-		while IFS= read -r line; do report "# $line"; done
-	rc=${PIPESTATUS[0]}
-	dt=$((SECONDS - t0))
-	echo "cbd-vm: end $t rc=$rc ${dt}s" > /dev/kmsg
-	case "$rc" in
-	0) report "ok $n selftests: cbd: $t # ${dt}s" ;;
-	4) report "ok $n selftests: cbd: $t # SKIP" ;;
-	124|137) report "not ok $n selftests: cbd: $t # TIMEOUT ${VM_TEST_TIMEOUT}s"
-	   nfail=$((nfail + 1)) ;;
-	*) report "not ok $n selftests: cbd: $t # exit=$rc"
-	   nfail=$((nfail + 1)) ;;
-	esac
-done
+# The KTAP report goes to the console and to ttyS1 for vm.sh.
+# shellcheck disable=SC2086
+TEST_TIMEOUT=$VM_TEST_TIMEOUT /cbd/run_tests.sh $VM_TESTS |
+	while IFS= read -r line; do report "$line"; done
+nfail=$((PIPESTATUS[0] != 0))
 
 # Whole-boot kernel log and taint check (the host checks the console too).
 klog=clean
@@ -202,5 +191,5 @@ if dmesg | grep -E "$CBD_BAD_KLOG" > /tmp/badklog; then
 	report "# kernel log has warnings/oopses:"
 	head -20 /tmp/badklog | while IFS= read -r line; do report "#   $line"; done
 fi
-report "CBD-VM: done tests=$n failed=$nfail taint=$(cat /proc/sys/kernel/tainted) klog=$klog pmem=$([ "$PMEM_OK" = 0 ] && echo ok || echo failed)"
+report "CBD-VM: done failed=$nfail taint=$(cat /proc/sys/kernel/tainted) klog=$klog pmem=$([ "$PMEM_OK" = 0 ] && echo ok || echo failed)"
 vm_poweroff

@@ -167,10 +167,15 @@ vm_build_base() {
 			vm_die "module $m not found in $modroot"
 		awk '$1 == "insmod" {print $2}' "$dir/deps" >> "$dir/modlist"
 	done
+	# Stored uncompressed: no xz work under TCG, no kmod/kernel fallbacks.
 	for m in $(sort -u "$dir/modlist"); do
 		rel=${m#"$modroot"/}
 		mkdir -p "$root/usr/$(dirname "$rel")"
-		cp "$m" "$root/usr/$rel"
+		case "$m" in
+		*.xz) xz -dc "$m" > "$root/usr/${rel%.xz}" ;;
+		*.zst) zstd -qdc "$m" > "$root/usr/${rel%.zst}" ;;
+		*) cp "$m" "$root/usr/$rel" ;;
+		esac
 	done
 	rm -f "$dir/deps" "$dir/modlist"
 	for m in modules.order modules.builtin modules.builtin.modinfo; do
@@ -240,8 +245,8 @@ vm_pmem_args() {
 	local run=$1 size size2 win lsa
 	size=$(vm_mib "$PMEM_SIZE")
 	size2=${PMEM2_SIZE:+$(vm_mib "$PMEM2_SIZE")}
-	vm_sparse "$PMEM_FILE" "$size"
-	[ -z "$size2" ] || vm_sparse "$PMEM_FILE.2" "$size2"
+	vm_sparse "$VM_PMEM_PATH" "$size"
+	[ -z "$size2" ] || vm_sparse "$VM_PMEM_PATH.2" "$size2"
 	case "$PMEM" in
 	cxl)
 		(( size % 256 == 0 )) || vm_die "PMEM_SIZE must be a multiple of 256M for cxl"
@@ -252,10 +257,10 @@ vm_pmem_args() {
 		lsa=128K
 		local i file sz fmw=""
 		for i in 0 1; do
-			file=$PMEM_FILE sz=$size
+			file=$VM_PMEM_PATH sz=$size
 			if [ "$i" = 1 ]; then
 				[ -n "$size2" ] || break
-				file=$PMEM_FILE.2 sz=$size2
+				file=$VM_PMEM_PATH.2 sz=$size2
 			fi
 			[ -f "$file.lsa" ] || truncate -s "$lsa" "$file.lsa"
 			win=$(( (sz + 4095) / 4096 * 4096 ))
@@ -272,24 +277,20 @@ vm_pmem_args() {
 	nvdimm)
 		VM_MACHINE="pc,nvdimm=on" VM_PCI_BUS=pci.0
 		VM_QEMU_ARGS+=(-cpu max -m "${MEM_MB}M,slots=4,maxmem=$(( MEM_MB + size + ${size2:-0} + 1024 ))M"
-			-object "memory-backend-file,id=nv0,share=on,mem-path=$PMEM_FILE,size=${size}M"
+			-object "memory-backend-file,id=nv0,share=on,mem-path=$VM_PMEM_PATH,size=${size}M"
 			-device "nvdimm,id=nvdimm0,memdev=nv0")
 		[ -z "$size2" ] || VM_QEMU_ARGS+=(
-			-object "memory-backend-file,id=nv1,share=on,mem-path=$PMEM_FILE.2,size=${size2}M"
+			-object "memory-backend-file,id=nv1,share=on,mem-path=$VM_PMEM_PATH.2,size=${size2}M"
 			-device "nvdimm,id=nvdimm1,memdev=nv1")
 		;;
 	memmap)
 		# Guest RAM marked as pmem (e820 type 12): not shared, not kept.
 		[ -z "$size2" ] || vm_die "PMEM2_SIZE is not supported with PMEM=memmap"
 		VM_MACHINE="pc" VM_PCI_BUS=pci.0
-		if (( MEM_MB + size <= 3072 )); then
-			VM_QEMU_ARGS+=(-cpu max -m "$(( MEM_MB + size ))M")
-			VM_KARGS+=" memmap=${size}M!${MEM_MB}M"
-		else
-			# pc puts RAM above 3G at 4G when there is >= 3.5G.
-			VM_QEMU_ARGS+=(-cpu max -m "$(( (MEM_MB > 3072 ? MEM_MB : 3072) + size ))M")
-			VM_KARGS+=" memmap=${size}M!4G"
-		fi
+		# With >= 3.5G, pc maps 3G below 4G (firmware data at its top)
+		# and the rest from 4G: the pmem range is the first part above 4G.
+		VM_QEMU_ARGS+=(-cpu max -m "$(( (MEM_MB > 3072 ? MEM_MB : 3072) + size ))M")
+		VM_KARGS+=" memmap=${size}M!4G"
 		;;
 	*) vm_die "PMEM must be cxl, nvdimm or memmap (got '$PMEM')" ;;
 	esac
@@ -339,10 +340,10 @@ vm_prepare() {
 	shift
 	base=$(vm_build_base) || vm_die "building the initramfs failed"
 	vm_build_initrd "$run" "$base" "$@"
-	if [ -z "${PMEM_FILE:-}" ]; then
-		PMEM_FILE=/dev/shm/cbd-pmem-$(basename "$run").img
-		VM_PMEM_TEMP=1
-	fi
+	# A fresh memory file per run unless PMEM_FILE names one to keep.
+	VM_PMEM_PATH=${PMEM_FILE:-/dev/shm/cbd-pmem-$(basename "$run").img}
+	VM_PMEM_TEMP=0
+	[ -n "${PMEM_FILE:-}" ] || VM_PMEM_TEMP=1
 	VM_QEMU_ARGS=()
 	VM_KARGS="console=ttyS0,115200 oops=panic panic=-1 mitigations=off"
 	vm_pmem_args "$run"
@@ -439,6 +440,8 @@ vm_judge() {
 			VM_HEALTH="kernel tainted: ${taint:-unknown} (allowed: O+E = $CBD_TAINT_ALLOWED)"
 		elif [[ $status != *" klog=clean"* ]]; then
 			VM_HEALTH="guest kernel log check failed: $status"
+		elif [[ $status != *" pmem=ok"* ]]; then
+			VM_HEALTH="pmem ($PMEM) setup failed in the guest (see console.log)"
 		fi
 	fi
 	if [ -n "$bad" ]; then
@@ -453,7 +456,8 @@ vm_judge() {
 # $1 = run dir, $2 = 0 on success.
 vm_cleanup() {
 	local run=$1 ok=$2
-	[ "${VM_PMEM_TEMP:-0}" = 1 ] && rm -f "$PMEM_FILE" "$PMEM_FILE.2" "$PMEM_FILE.lsa" "$PMEM_FILE.2.lsa"
+	[ "${VM_PMEM_TEMP:-0}" = 0 ] ||
+		rm -f "$VM_PMEM_PATH" "$VM_PMEM_PATH.2" "$VM_PMEM_PATH.lsa" "$VM_PMEM_PATH.2.lsa"
 	rm -f "$run/initrd.cpio"
 	[ -n "${DISK_DIR:-}" ] || rm -f "$run"/disk*.img
 	if [ "$ok" = 0 ] && [ "${KEEP:-0}" != 1 ]; then

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build cbd.ko and run the CBD selftests in QEMU; this is "make test".
+#
+#   run_vm_tests.sh            default list (TEST_PROGS in the Makefile)
+#   run_vm_tests.sh TEST...    the given tests
+#
+# Environment (besides everything vm.sh understands, e.g. PMEM=, PMEM_SIZE=,
+# DISKS=, VERBOSE=1, KEEP=1):
+#   PMEM_MODES="cxl nvdimm"   run the whole list once per memory type
+#                             (default: $PMEM, i.e. cxl)
+#   VM_PER_TEST=1             boot one VM per test instead of one per list
+#   SKIP_BUILD=1              do not run "make modules" first
+#
+# Prints one KTAP result per test and ends with the line
+# "N passed, N failed, N skipped"; a kernel problem (panic, hang, warning,
+# bad taint) counts as one more failure.  Exit status 0 only if nothing
+# failed.
+
+set -euo pipefail
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=vm.sh
+. "$DIR/vm.sh"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+	vm_log "building cbd.ko"
+	make -s -C "$VM_REPO" modules || vm_die "module build failed"
+fi
+
+if [ $# -gt 0 ]; then
+	TESTS=("$@")
+else
+	read -r -a TESTS <<<"$("$DIR/run_tests.sh" --list)"
+fi
+[ ${#TESTS[@]} -gt 0 ] || vm_die "no tests"
+
+total_pass=0 total_fail=0 total_skip=0
+failed_runs=()
+t_start=$(date +%s)
+
+# run_group NAME TEST...: one VM, add up the results.
+run_group() {
+	local name=$1
+	shift
+	local rc=0
+	VM_NAME=$name vm_run "$@" || rc=1
+	total_pass=$((total_pass + VM_PASS))
+	total_fail=$((total_fail + VM_FAIL))
+	total_skip=$((total_skip + VM_SKIP))
+	if [ -n "$VM_HEALTH" ]; then
+		total_fail=$((total_fail + 1))
+		echo "not ok - $PMEM kernel health ($name): $VM_HEALTH"
+	fi
+	[ "$rc" = 0 ] || failed_runs+=("$PMEM/$name: $VM_RUN_DIR")
+}
+
+for mode in ${PMEM_MODES:-${PMEM:-cxl}}; do
+	PMEM=$mode
+	vm_defaults
+	if [ "${VM_PER_TEST:-0}" = 1 ]; then
+		for t in "${TESTS[@]}"; do
+			run_group "$(basename "$t" .sh)" "$t"
+		done
+	else
+		run_group suite "${TESTS[@]}"
+	fi
+done
+
+echo
+vm_log "suite time: $(( $(date +%s) - t_start ))s"
+if [ ${#failed_runs[@]} -gt 0 ]; then
+	vm_log "failed runs (serial logs kept):"
+	for r in "${failed_runs[@]}"; do
+		vm_log "  $r/console.log"
+	done
+fi
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]
