@@ -54,7 +54,7 @@ CBD_CACHE=${CBD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cbd}
 VM_BASE_VERSION=1
 
 # Guest programs (besides busybox) and their shared libraries.
-VM_BINS=(bash kmod dd fio mke2fs e2fsck tune2fs dumpe2fs debugfs
+VM_BINS=(bash kmod dd fio mke2fs mkfs.ext4 e2fsck fsck.ext4 tune2fs dumpe2fs debugfs
 	 mkfs.xfs xfs_repair xfs_io xfs_db xfs_admin
 	 cxl ndctl daxctl blkdiscard blockdev wipefs lsblk fallocate losetup
 	 dmsetup make-bcache nbd-client sync stat cmp timeout)
@@ -201,9 +201,14 @@ vm_build_initrd() {
 	mkdir -p "$ov/cbd" "$ov/usr/lib/modules/$kver/extra"
 	cp "$VM_SELFTEST_DIR/guest_init.sh" "$ov/init"
 	chmod 755 "$ov/init"
+	# Guest side: every script except the host-side ones, plus the
+	# helpers built by the Makefile (TEST_GEN_PROGS_EXTENDED).
+	make -s -C "$VM_SELFTEST_DIR" all >&2 || vm_die "building the selftest helpers failed"
 	cp "$VM_SELFTEST_DIR"/*.sh "$VM_SELFTEST_DIR/settings" "$ov/cbd/"
 	rm -f "$ov/cbd/vm.sh" "$ov/cbd/setup.sh" "$ov/cbd/run_vm_tests.sh" \
 	      "$ov/cbd/intree_check.sh" "$ov/cbd/demo.sh" "$ov/cbd/bench.sh"
+	find "$VM_SELFTEST_DIR" -maxdepth 1 -type f -perm -u+x ! -name '*.sh' \
+		-exec cp {} "$ov/cbd/" \;
 	for t in "$@"; do
 		[ -f "$VM_SELFTEST_DIR/$t" ] || vm_die "no such test: $t"
 	done
