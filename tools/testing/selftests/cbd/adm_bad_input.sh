@@ -37,7 +37,7 @@ ktap_print_msg "backend $B runs on $CBD_DISK; backend slot $FREEB is free"
 MOUNTED=
 if [ -b "$CBD_DISK2" ]; then
 	mkdir -p "$CBD_MNT"
-	if mke2fs -q -F -t ext4 "$CBD_DISK2" && mount "$CBD_DISK2" "$CBD_MNT"; then
+	if mke2fs -q -F -t ext4 "$CBD_DISK2" && cbd_mount ext4 "$CBD_DISK2" "$CBD_MNT"; then
 		MOUNTED=$CBD_DISK2
 	fi
 fi

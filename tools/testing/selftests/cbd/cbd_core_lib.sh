@@ -515,3 +515,19 @@ cbd_wait_file_is() {
 	cbd_wait_for "$secs" cbd_file_is "$f" "$want" >/dev/null 2>&1 && return 0
 	cbd_file_is "$f" "$want"
 }
+
+# cbd_mount FSTYPE DEV DIR: load the file system module (the VM has no
+# module autoloading for busybox mount) and mount.
+cbd_mount() {
+	modprobe -q "$1" 2>/dev/null
+	mkdir -p "$3"
+	mount -t "$1" "$2" "$3"
+}
+
+# Number of hw queues blk-mq gives a blkdev started with queues=$1: it
+# never uses more hw queues than CPUs (blk_mq_alloc_tag_set()).
+cbd_expected_hw_queues() {
+	local cpus
+	cpus=$(grep -c '^processor' /proc/cpuinfo)
+	echo $(( $1 < cpus ? $1 : cpus ))
+}

@@ -48,7 +48,7 @@ fs_round() {
 		return
 	fi
 	cbd_check "$fs: mkfs" "${mkfs[@]}" "$DEV" || return
-	cbd_check "$fs: mount" mount -t "$fs" "$DEV" "$CBD_MNT" || return
+	cbd_check "$fs: mount" cbd_mount "$fs" "$DEV" "$CBD_MNT" || return
 	cbd_check "$fs: write files and checksum them" write_files
 	cbd_check "$fs: checksums before umount" check_files
 	cbd_check "$fs: umount" umount "$CBD_MNT"
@@ -60,7 +60,7 @@ fs_round() {
 		printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
 		ktap_test_fail "$fs: ${fsck[*]} clean"
 	fi
-	cbd_check "$fs: remount" mount -t "$fs" "$DEV" "$CBD_MNT" || return
+	cbd_check "$fs: remount" cbd_mount "$fs" "$DEV" "$CBD_MNT" || return
 	cbd_check "$fs: checksums after remount" check_files
 	cbd_check "$fs: umount" umount "$CBD_MNT"
 }

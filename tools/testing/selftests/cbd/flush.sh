@@ -57,7 +57,7 @@ buffered_sync() {
 expect_flushes "buffered 4M write + fsync of $D" 1 1 buffered_sync
 fs_sync() {
 	mkdir -p "$CBD_MNT"
-	mke2fs -q -F -t ext4 "/dev/$D" && mount "/dev/$D" "$CBD_MNT" || return 1
+	mke2fs -q -F -t ext4 "/dev/$D" && cbd_mount ext4 "/dev/$D" "$CBD_MNT" || return 1
 	local i rc=0
 	for i in $(seq 1 10); do
 		dd if=/dev/urandom of="$CBD_MNT/f$i" bs=64k count=1 conv=fsync status=none || rc=1
