@@ -32,7 +32,8 @@
 #   CBD_KO=path            module to test (default: <repo>/cbd.ko)
 #   OUT_DIR=dir            where run logs go (default: ./out next to this
 #                          script); each run gets its own subdirectory
-#   VERBOSE=1              also stream the kernel console to stdout
+#   VERBOSE=1              stream the kernel console instead of the KTAP
+#   VM_PLAIN=1             stream only the tests' own output (demo)
 #   KEEP=1                 keep the run directory even on success
 #   CBD_CACHE              setup cache (default ~/.cache/cbd)
 #
@@ -381,8 +382,12 @@ vm_wait() {
 	t0=$VM_START_TIME
 	if [ "${VERBOSE:-0}" = 1 ]; then
 		tail -n +1 -f --pid="$VM_PID" "$run/console.log" &
+	elif [ "${VM_PLAIN:-0}" = 1 ]; then
+		# Just the test's own output (demo).
+		tail -n +1 -f --pid="$VM_PID" "$run/results.log" | tr -d '\r' |
+			sed -u -n '/^# selftests:/d; /^# TAP version/d; /^# Totals/d; s/^# //p' &
 	else
-		tail -n +1 -f --pid="$VM_PID" "$run/results.log" | tr -d '\r' | grep -v '^CBD-VM: ' &
+		tail -n +1 -f --pid="$VM_PID" "$run/results.log" | tr -d '\r' | grep --line-buffered -v '^CBD-VM: ' &
 	fi
 	tailpid=$!
 	VM_RC=
