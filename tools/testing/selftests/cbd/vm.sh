@@ -134,6 +134,11 @@ vm_build_base() {
 		return 0
 	fi
 	vm_log "building initramfs base ($dir)"
+	# Drop outdated bases that no running VM holds.
+	for m in "$CBD_CACHE"/initramfs/*/; do
+		[ -d "$m" ] || continue
+		flock -n "$m/lock" rm -rf "$m" 2>/dev/null || true
+	done
 	rm -rf "$dir"
 	root="$dir/root"
 	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,proc,sys,dev,tmp,run,mnt,root,var/tmp}
@@ -235,7 +240,7 @@ vm_build_initrd() {
 	VM_GUEST_ID='${VM_GUEST_ID:-0}'
 	EOF
 	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$run/overlay.cpio"
-	cat "$base/base.cpio" "$run/overlay.cpio" > "$run/initrd.cpio"
+	flock "$base/lock" cat "$base/base.cpio" "$run/overlay.cpio" > "$run/initrd.cpio"
 	rm -rf "$ov" "$run/overlay.cpio"
 }
 
