@@ -167,8 +167,12 @@ struct cbd_channel {
 };
 
 #define cbd_channel_err(channel, fmt, ...)				\
-	cbdt_err((channel)->cbdt, "channel%u: " fmt,			\
-		 (channel)->seg_id, ##__VA_ARGS__)
+do {									\
+	struct cbd_channel *__channel = (channel);			\
+									\
+	cbdt_err(__channel->cbdt, "channel%u: " fmt,			\
+		 __channel->seg_id, ##__VA_ARGS__);			\
+} while (0)
 
 /* new = ((old mod size) + used) mod size: ring indices are byte offsets */
 static inline u32 cbdc_ring_advance(u32 old, u32 used, u32 size)
@@ -195,20 +199,49 @@ u32 cbd_se_crc(struct cbd_se *se);
 u32 cbd_ce_crc(struct cbd_ce *ce);
 #endif
 
-/* Ring index accessors: READ_ONCE/WRITE_ONCE on shared memory. */
-#define CBDC_IDX_GETTER(name)						\
-static inline u32 cbdc_##name(struct cbd_channel_info *info)		\
-{									\
-	return le32_to_cpu(READ_ONCE(info->name));			\
-}									\
-static inline void cbdc_set_##name(struct cbd_channel_info *info, u32 v) \
-{									\
-	WRITE_ONCE(info->name, cpu_to_le32(v));				\
+/*
+ * Ring index accessors: READ_ONCE/WRITE_ONCE on shared memory.  Ordering
+ * against the ring entries is the caller's business (see the top of this
+ * file).
+ */
+static inline u32 cbdc_submr_head(struct cbd_channel_info *info)
+{
+	return le32_to_cpu(READ_ONCE(info->submr_head));
 }
 
-CBDC_IDX_GETTER(submr_head)
-CBDC_IDX_GETTER(submr_tail)
-CBDC_IDX_GETTER(compr_head)
-CBDC_IDX_GETTER(compr_tail)
+static inline void cbdc_set_submr_head(struct cbd_channel_info *info, u32 v)
+{
+	WRITE_ONCE(info->submr_head, cpu_to_le32(v));
+}
+
+static inline u32 cbdc_submr_tail(struct cbd_channel_info *info)
+{
+	return le32_to_cpu(READ_ONCE(info->submr_tail));
+}
+
+static inline void cbdc_set_submr_tail(struct cbd_channel_info *info, u32 v)
+{
+	WRITE_ONCE(info->submr_tail, cpu_to_le32(v));
+}
+
+static inline u32 cbdc_compr_head(struct cbd_channel_info *info)
+{
+	return le32_to_cpu(READ_ONCE(info->compr_head));
+}
+
+static inline void cbdc_set_compr_head(struct cbd_channel_info *info, u32 v)
+{
+	WRITE_ONCE(info->compr_head, cpu_to_le32(v));
+}
+
+static inline u32 cbdc_compr_tail(struct cbd_channel_info *info)
+{
+	return le32_to_cpu(READ_ONCE(info->compr_tail));
+}
+
+static inline void cbdc_set_compr_tail(struct cbd_channel_info *info, u32 v)
+{
+	WRITE_ONCE(info->compr_tail, cpu_to_le32(v));
+}
 
 #endif /* _CBD_CHANNEL_H */

@@ -195,13 +195,13 @@ static u16 cbdt_expected_flags(void)
 }
 
 /*
- * Check the geometry of the header against the mapped size and copy it
- * into @cbdt.  A header written by another host or damaged by a crash
- * must never make a slot lookup leave the mapping.
+ * Check the geometry of a header against the mapped size and copy it into
+ * @cbdt.  A header written by another host or damaged by a crash must
+ * never make a slot lookup leave the mapping.
  */
-static int cbdt_load_geometry(struct cbd_transport *cbdt)
+static int cbdt_load_geometry(struct cbd_transport *cbdt,
+			      const struct cbd_transport_info *info)
 {
-	struct cbd_transport_info *info = cbdt->info;
 	struct {
 		u64 off;
 		u32 size, num, stride;
@@ -284,7 +284,7 @@ static int cbdt_validate(struct cbd_transport *cbdt)
 		return -EINVAL;
 	}
 
-	if (cbdt_load_geometry(cbdt)) {
+	if (cbdt_load_geometry(cbdt, info)) {
 		cbdt_err(cbdt, "invalid transport geometry\n");
 		return -EINVAL;
 	}
@@ -296,7 +296,7 @@ static int cbdt_validate(struct cbd_transport *cbdt)
 static u32 cbdt_hosts_alive_before_format(struct cbd_transport *cbdt)
 {
 	if (le64_to_cpu(cbdt->info->magic) != CBD_TRANSPORT_MAGIC ||
-	    cbdt_load_geometry(cbdt))
+	    cbdt_load_geometry(cbdt, cbdt->info))
 		return 0;
 
 	return cbd_hosts_alive(cbdt);
@@ -306,9 +306,9 @@ static u32 cbdt_hosts_alive_before_format(struct cbd_transport *cbdt)
  * v2 sizing: host, backend and blkdev slots and segments come 1:1:1:1, so
  * nr = (size - header) / (3 slots + 1 segment).  Kept for compatibility.
  */
-static void cbdt_format_header(struct cbd_transport *cbdt)
+static void cbdt_format_header(struct cbd_transport *cbdt,
+			       struct cbd_transport_info *info)
 {
-	struct cbd_transport_info *info = cbdt->info;
 	u64 nr, off;
 
 	nr = div_u64(cbdt->size - CBDT_INFO_SIZE,
@@ -316,7 +316,6 @@ static void cbdt_format_header(struct cbd_transport *cbdt)
 		     CBDT_BLKDEV_INFO_SIZE + CBDT_SEG_SIZE);
 	nr = min_t(u64, nr, U32_MAX);
 
-	memset(info, 0, sizeof(*info));
 	info->version = cpu_to_le16(CBD_TRANSPORT_VERSION);
 	info->flags = cpu_to_le16(cbdt_expected_flags());
 
@@ -341,13 +340,11 @@ static void cbdt_format_header(struct cbd_transport *cbdt)
 	info->segment_num = cpu_to_le32(nr);
 }
 
-static int cbdt_format(struct cbd_transport *cbdt, bool force)
+static int cbdt_format_allowed(struct cbd_transport *cbdt, bool force)
 {
-	struct cbd_transport_info *info = cbdt->info;
-	bool formatted = le64_to_cpu(info->magic) == CBD_TRANSPORT_MAGIC;
-	u32 i, alive;
+	u32 alive;
 
-	if (formatted && !force) {
+	if (le64_to_cpu(cbdt->info->magic) == CBD_TRANSPORT_MAGIC && !force) {
 		alive = cbdt_hosts_alive_before_format(cbdt);
 		if (alive) {
 			cbdt_err(cbdt, "%u host(s) alive on the transport, use force=1 to format\n",
@@ -364,26 +361,45 @@ static int cbdt_format(struct cbd_transport *cbdt, bool force)
 		return -ENOSPC;
 	}
 
+	return 0;
+}
+
+static int cbdt_format(struct cbd_transport *cbdt, bool force)
+{
+	struct cbd_transport_info *info = cbdt->info;
+	struct cbd_transport_info hdr = {};
+	int ret;
+	u32 i;
+
+	ret = cbdt_format_allowed(cbdt, force);
+	if (ret)
+		return ret;
+
+	/* Geometry from a private copy: nobody else can change it under us. */
+	cbdt_format_header(cbdt, &hdr);
+	ret = cbdt_load_geometry(cbdt, &hdr);
+	if (ret)
+		return ret;
+
 	/*
 	 * The magic goes away first and comes back last, so that a crash in
 	 * the middle leaves a transport that is rejected, not a half-zeroed
 	 * one that is accepted.
 	 */
-	info->magic = 0;
+	WRITE_ONCE(info->magic, 0);
 	cbdt_flush(cbdt, &info->magic, sizeof(info->magic));
-
-	cbdt_format_header(cbdt);
-	if (WARN_ON_ONCE(cbdt_load_geometry(cbdt)))
-		return -EINVAL;
 
 	cbdt_zero_range(cbdt, cbdt->base + cbdt->host_area_off,
 			cbdt->segment_area_off - cbdt->host_area_off);
 	for (i = 0; i < cbdt->segment_num; i++)
 		cbdt_zero_range(cbdt, cbdt_get_segment_info(cbdt, i),
 				sizeof(struct cbd_segment_info));
+
+	/* hdr.magic is still 0 */
+	memcpy(info, &hdr, sizeof(hdr));
 	cbdt_flush(cbdt, info, sizeof(*info));
 
-	info->magic = cpu_to_le64(CBD_TRANSPORT_MAGIC);
+	WRITE_ONCE(info->magic, cpu_to_le64(CBD_TRANSPORT_MAGIC));
 	cbdt_flush(cbdt, &info->magic, sizeof(info->magic));
 
 	cbdt_info(cbdt, "formatted %s: %u slots of each kind\n", cbdt->path,
