@@ -376,8 +376,13 @@ vm_prepare() {
 vm_start() {
 	"${VM_QEMU_ARGS[@]}" </dev/null 2>"$1/qemu.err" >&2 &
 	VM_PID=$!
+	# Never leave a guest behind if the runner is interrupted.
+	trap 'kill "$VM_PID" 2>/dev/null' EXIT
+	trap 'kill "$VM_PID" 2>/dev/null; exit 130' INT TERM
 	VM_START_TIME=$(date +%s)
 }
+
+vm_dead() { ! kill -0 "$1" 2>/dev/null; }
 
 # Wait for the guest started by vm_start, streaming its test output.
 # $1 = run dir, $2 = timeout in seconds.  Sets VM_RC (qemu exit status,
@@ -399,9 +404,8 @@ vm_wait() {
 	while kill -0 "$VM_PID" 2>/dev/null; do
 		if (( $(date +%s) - t0 >= limit )); then
 			vm_log "timeout: guest still running after ${limit}s, killing it"
-			kill "$VM_PID" 2>/dev/null
-			sleep 2
-			kill -9 "$VM_PID" 2>/dev/null
+			kill "$VM_PID" 2>/dev/null || true
+			cbd_wait_for 5 vm_dead "$VM_PID" || kill -9 "$VM_PID" 2>/dev/null || true
 			VM_RC=124
 			break
 		fi
