@@ -377,7 +377,7 @@ vm_start() {
 	"${VM_QEMU_ARGS[@]}" </dev/null 2>"$1/qemu.err" >&2 &
 	VM_PID=$!
 	# Never leave a guest behind if the runner is interrupted.
-	trap 'kill "$VM_PID" 2>/dev/null' EXIT
+	trap 'kill "$VM_PID" 2>/dev/null || true' EXIT
 	trap 'kill "$VM_PID" 2>/dev/null; exit 130' INT TERM
 	VM_START_TIME=$(date +%s)
 }
@@ -415,6 +415,7 @@ vm_wait() {
 	wait "$VM_PID" 2>/dev/null || rc=$?
 	VM_RC=${VM_RC:-$rc}
 	wait "$tailpid" 2>/dev/null || true
+	trap - EXIT INT TERM
 	VM_ELAPSED=$(( $(date +%s) - t0 ))
 }
 
