@@ -32,7 +32,8 @@
 /* Unbound, WQ_MEM_RECLAIM workqueue for heartbeats and state works. */
 extern struct workqueue_struct *cbd_wq;
 extern const struct bus_type cbd_bus_type;
-extern struct device cbd_root_dev;
+/* /sys/devices/cbd, parent of every transport */
+extern struct device *cbd_root_dev;
 
 #define cbd_err(fmt, ...)						\
 	pr_err("cbd: %s:%u " fmt, __func__, __LINE__, ##__VA_ARGS__)

@@ -85,15 +85,7 @@ const struct bus_type cbd_bus_type = {
 	.bus_groups	= cbd_bus_groups,
 };
 
-/* cbd_root_dev is static: nothing to free when its last reference goes. */
-static void cbd_root_dev_release(struct device *dev)
-{
-}
-
-struct device cbd_root_dev = {
-	.init_name	= "cbd",
-	.release	= cbd_root_dev_release,
-};
+struct device *cbd_root_dev;
 
 static int __init cbd_init(void)
 {
@@ -103,9 +95,9 @@ static int __init cbd_init(void)
 	if (!cbd_wq)
 		return -ENOMEM;
 
-	ret = device_register(&cbd_root_dev);
-	if (ret) {
-		put_device(&cbd_root_dev);
+	cbd_root_dev = root_device_register(CBD_DRV_NAME);
+	if (IS_ERR(cbd_root_dev)) {
+		ret = PTR_ERR(cbd_root_dev);
 		goto err_destroy_wq;
 	}
 
@@ -122,7 +114,7 @@ static int __init cbd_init(void)
 err_unregister_bus:
 	bus_unregister(&cbd_bus_type);
 err_unregister_root_dev:
-	device_unregister(&cbd_root_dev);
+	root_device_unregister(cbd_root_dev);
 err_destroy_wq:
 	destroy_workqueue(cbd_wq);
 	return ret;
@@ -134,7 +126,7 @@ static void __exit cbd_exit(void)
 	cbd_transport_exit();
 	cbd_blkdev_exit();
 	bus_unregister(&cbd_bus_type);
-	device_unregister(&cbd_root_dev);
+	root_device_unregister(cbd_root_dev);
 	destroy_workqueue(cbd_wq);
 }
 

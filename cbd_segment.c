@@ -224,22 +224,43 @@ void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
 	}
 }
 
+/* Copy one single-page @bv to or from the segment at @pos, advancing it. */
+static bool cbds_copy_bvec(struct cbd_seg_pos *pos, const struct bio_vec *bv,
+			   bool to_bio)
+{
+	u32 off = bv->bv_offset, len = bv->bv_len, chunk;
+	void *addr;
+
+	while (len) {
+		addr = cbds_pos_addr(pos, len, &chunk);
+		if (!addr)
+			return false;
+
+		if (to_bio)
+			memcpy_to_page(bv->bv_page, off, addr, chunk);
+		else
+			memcpy_from_page(addr, bv->bv_page, off, chunk);
+
+		off += chunk;
+		pos->off += chunk;
+		len -= chunk;
+	}
+
+	return true;
+}
+
 /*
- * Call @fn for each piece of @data_len bytes of @bio (and the bios chained
- * behind it through bi_next), starting @bio_off bytes into the data, paired
- * with the matching piece of the segment data area at @data_off.  Pieces
- * never cross a page of the bio nor the end of a segment data area.
+ * Copy @data_len bytes between @bio (and the bios chained behind it through
+ * bi_next), starting @bio_off bytes into its data, and the segment data
+ * area at @data_off.  bio_for_each_segment() yields single-page bvecs.
  */
-static void cbds_bio_walk(struct cbd_segment *segment, u32 data_off,
+static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
 			  u32 data_len, struct bio *bio, u32 bio_off,
-			  void (*fn)(void *seg_addr, struct page *page,
-				     u32 page_off, u32 len))
+			  bool to_bio)
 {
 	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
 	struct bvec_iter iter;
 	struct bio_vec bv;
-	u32 chunk, len;
-	void *addr;
 
 	for (; bio && data_len; bio = bio->bi_next) {
 		bio_for_each_segment(bv, bio, iter) {
@@ -248,36 +269,14 @@ static void cbds_bio_walk(struct cbd_segment *segment, u32 data_off,
 				continue;
 			}
 			bv.bv_offset += bio_off;
-			bv.bv_len -= bio_off;
+			bv.bv_len = min(bv.bv_len - bio_off, data_len);
 			bio_off = 0;
 
-			len = min(bv.bv_len, data_len);
-			data_len -= len;
-			while (len) {
-				addr = cbds_pos_addr(&pos, len, &chunk);
-				if (!addr)
-					return;
-				fn(addr, bv.bv_page, bv.bv_offset, chunk);
-				bv.bv_offset += chunk;
-				pos.off += chunk;
-				len -= chunk;
-			}
-			if (!data_len)
+			data_len -= bv.bv_len;
+			if (!cbds_copy_bvec(&pos, &bv, to_bio) || !data_len)
 				return;
 		}
 	}
-}
-
-static void cbds_copy_page_to_seg(void *seg_addr, struct page *page,
-				  u32 page_off, u32 len)
-{
-	memcpy_from_page(seg_addr, page, page_off, len);
-}
-
-static void cbds_copy_seg_to_page(void *seg_addr, struct page *page,
-				  u32 page_off, u32 len)
-{
-	memcpy_to_page(page, page_off, seg_addr, len);
 }
 
 /**
@@ -293,8 +292,7 @@ static void cbds_copy_seg_to_page(void *seg_addr, struct page *page,
 void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
 			struct bio *bio, u32 bio_off)
 {
-	cbds_bio_walk(segment, data_off, data_len, bio, bio_off,
-		      cbds_copy_page_to_seg);
+	cbds_bio_copy(segment, data_off, data_len, bio, bio_off, false);
 }
 
 /**
@@ -308,8 +306,7 @@ void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
 void cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
 		      struct bio *bio, u32 bio_off)
 {
-	cbds_bio_walk(segment, data_off, data_len, bio, bio_off,
-		      cbds_copy_seg_to_page);
+	cbds_bio_copy(segment, data_off, data_len, bio, bio_off, true);
 }
 
 /**

@@ -1027,7 +1027,7 @@ static int cbdt_device_add(struct cbd_transport *cbdt)
 	device_initialize(dev);
 	dev->bus = &cbd_bus_type;
 	dev->type = &cbd_transport_type;
-	dev->parent = &cbd_root_dev;
+	dev->parent = cbd_root_dev;
 	dev->release = cbdt_release;
 
 	ret = dev_set_name(dev, "transport%u", cbdt->id);
