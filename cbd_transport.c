@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/idr.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/parser.h>
@@ -101,11 +102,21 @@ struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
 	return pfn_t_to_page(pfn);
 }
 
+/*
+ * Memory errors and removal of the pmem device cannot be handled while the
+ * transport is registered: say so loudly, the owner has to unregister it.
+ */
 static int cbdt_notify_failure(struct dax_device *dax_dev, u64 offset,
 			       u64 len, int mf_flags)
 {
-	cbd_err("memory failure on transport: offset %llu len %llu flags 0x%x\n",
-		offset, len, mf_flags);
+	struct cbd_transport *cbdt = dax_holder(dax_dev);
+
+	if (mf_flags & MF_MEM_PRE_REMOVE)
+		cbdt_err(cbdt, "%s is going away while registered\n", cbdt->path);
+	else
+		cbdt_err(cbdt, "memory failure at offset %llu len %llu\n",
+			 offset, len);
+
 	return -EOPNOTSUPP;
 }
 
@@ -1113,11 +1124,12 @@ static int cbdt_register_locked(struct cbdt_register_options *opts)
 
 	cbdt_hosts_registered_add(cbdt, 1);
 
+	cbd_transports[cbdt->id] = cbdt;
+
 	mutex_lock(&cbdt->state_lock);
 	cbdt->adm_enabled = true;
 	mutex_unlock(&cbdt->state_lock);
 
-	cbd_transports[cbdt->id] = cbdt;
 	cbdt_info(cbdt, "registered %s as host %u\n", cbdt->path,
 		  cbdt->host->host_id);
 	return 0;
@@ -1213,6 +1225,7 @@ int cbdt_unregister(u32 transport_id)
 	cbdt->adm_enabled = false;
 	mutex_unlock(&cbdt->state_lock);
 
+	/* Exactly the reverse of cbdt_register_locked(). */
 	cbd_transports[transport_id] = NULL;
 	cbdt_hosts_registered_add(cbdt, -1);
 	cbdt_sysfs_exit(cbdt);
