@@ -150,8 +150,10 @@ vm_build_base() {
 	for m in "${VM_BINS[@]}"; do
 		vm_copy_bin "$root" "$m"
 	done
+	# In /usr/sbin like Debian: the kernel runs /sbin/modprobe to load
+	# modules on demand (e.g. file systems at mount time).
 	for m in modprobe insmod rmmod lsmod modinfo depmod; do
-		ln -sf kmod "$root/usr/bin/$m"
+		ln -sf ../bin/kmod "$root/usr/sbin/$m"
 	done
 	cp /bin/busybox "$root/usr/bin/busybox"
 	# Busybox applets for everything not provided by a real program.
@@ -231,7 +233,8 @@ vm_build_initrd() {
 		rm -f "$mdir/extra/cbd.ko"
 	) 9>"$base/lock"
 
-	cat > "$ov/cbd/run.conf" <<-EOF
+	[ -z "${BENCH_RUNTIME:-}" ] || echo "export BENCH_RUNTIME='$BENCH_RUNTIME'" >> "$ov/cbd/run.conf"
+	cat >> "$ov/cbd/run.conf" <<-EOF
 	VM_PMEM='$PMEM'
 	VM_PMEM2='${PMEM2_SIZE:+1}'
 	VM_TESTS='$*'
