@@ -226,8 +226,11 @@ struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 i
 
 /*
  * Allocation: scan for a free slot and claim it atomically (state becomes
- * RUNNING); the record is zeroed (only its header for segments; see
- * cbd_segment.h).  Return 0 and the id, or -ENOENT if none is free.
+ * RUNNING); the record is zeroed (only its 16-byte header for segments)
+ * and its alive_ts set to now, so that the slot is not "dead" before its
+ * owner's first heartbeat.  Return 0 and the id, or -ENOENT if none is
+ * free.  A claimed slot is given back by its owner's stop/exit path or,
+ * once dead, by the matching *-clear adm command.
  */
 int cbdt_get_empty_host_id(struct cbd_transport *cbdt, u32 *id);
 int cbdt_get_empty_backend_id(struct cbd_transport *cbdt, u32 *id);
@@ -255,7 +258,10 @@ void cbdt_flush(struct cbd_transport *cbdt, void *addr, size_t size);
 /* Zero a range of the transport and flush it. */
 void cbdt_zero_range(struct cbd_transport *cbdt, void *pos, size_t size);
 
-/* Page backing a page-aligned transport offset (for zero-copy bios). */
+/*
+ * Page backing a transport offset (for zero-copy bios); *page_off (may be
+ * NULL) gets the offset inside that page.  NULL if out of range.
+ */
 struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
 		       u32 *page_off);
 
