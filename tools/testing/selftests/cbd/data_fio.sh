@@ -53,7 +53,7 @@ for q in 1 4; do
 		cbd_fio "q$q-seq-qd32" --name=seq32 --filename="$dev" --size="$SIZE" \
 		--offset=384M "${COMMON[@]}" --rw=write --bsrange=4k-1M --iodepth=32
 	cbd_check "q=$q seq write 512 B blocks iodepth 1 + verify" timed "q=$q seq 512" \
-		cbd_fio "q$q-seq-512" --name=seq512 --filename="$dev" --size=2M \
+		cbd_fio "q$q-seq-512" --name=seq512 --filename="$dev" --size=512k \
 		--offset=500M "${COMMON[@]}" --rw=write --bs=512 --iodepth=1
 	if [ "$q" = 4 ]; then
 		cbd_check "q=4 4 jobs x randrw qd16 on disjoint ranges + verify" timed "q=4 4 jobs" \
