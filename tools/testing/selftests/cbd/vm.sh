@@ -37,6 +37,23 @@
 #   KEEP=1                 keep the run directory even on success
 #   CBD_CACHE              setup cache (default ~/.cache/cbd)
 #
+# Notes on the emulated memory (QEMU 7.2, Linux 6.12):
+#  - cxl: q35 with cxl=on, one pxb-cxl host bridge + root port + cxl-type3
+#    (sn= must be non-zero) per device, one CFMWS window each; the kernel
+#    needs pcie_ports=compat and the CPU model max,hypervisor=off.  The
+#    guest creates the region (cxl create-region) and an fsdax namespace
+#    (ndctl create-namespace -m fsdax -M mem) on every boot: 6.12 keeps no
+#    region configuration, and the namespace label the previous boot wrote
+#    into the label storage area (PMEM_FILE.lsa) is not claimed by the new
+#    region, so a new namespace (new uuid) with the same geometry is made.
+#    The data offset is the same, so /dev/pmem0 keeps its contents across
+#    restarts on the same PMEM_FILE (checked at bytes 0, 4096 and 100 MiB).
+#  - nvdimm: label-less; the fsdax info block is found again on the next
+#    boot and the namespace comes back by itself ("using existing pmem0").
+#  - memmap: guest RAM, DAX-capable as a raw namespace; nothing persists.
+#  - Under TCG, block I/O on CXL pmem is several times slower than on
+#    nvdimm (MMIO emulation): ~1k IOPS 4k random reads.
+#
 # Exit status: 0 if every test passed and the kernel stayed healthy (no
 # panic, hang, WARNING/BUG/Oops/lockdep/KASAN splat, taint beyond O+E),
 # non-zero otherwise.  The full serial log is kept on failure and its path
