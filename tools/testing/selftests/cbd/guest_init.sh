@@ -25,10 +25,11 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t configfs configfs /sys/kernel/config 2>/dev/null
-hostname "cbd-vm${VM_GUEST_ID:-0}"
-
 # shellcheck source=/dev/null
 . /cbd/run.conf
+hostname "cbd-vm$VM_GUEST_ID"
+# Which guest this is when several share the memory (vm.sh --guests).
+export CBD_GUEST_ID=$VM_GUEST_ID
 . /cbd/cbd_lib.sh
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null

@@ -7,6 +7,9 @@
 #   vm.sh [TEST...]        run the given guest scripts (names relative to this
 #                          directory, e.g. module_load.sh) in one VM
 #   vm.sh --shell          boot and drop into a shell on the serial console
+#   vm.sh --guests "A.sh B.sh" "C.sh"
+#                          boot one guest per argument on the same memory
+#                          (multi-host), each running its own tests
 #
 # The script can also be sourced ("source vm.sh") for its functions; see
 # run_vm_tests.sh and demo.sh.  Everything is driven by the environment:
@@ -293,11 +296,15 @@ vm_pmem_args() {
 				[ -n "$size2" ] || break
 				file=$VM_PMEM_PATH.2 sz=$size2
 			fi
-			[ -f "$file.lsa" ] || truncate -s "$lsa" "$file.lsa"
+			# Label storage area: one per guest (guests sharing the
+			# memory must not write each other's labels).
+			local lsafile=$file.lsa
+			[ "${VM_GUEST_ID:-0}" = 0 ] || lsafile+=".g$VM_GUEST_ID"
+			[ -f "$lsafile" ] || truncate -s "$lsa" "$lsafile"
 			win=$(( (sz + 4095) / 4096 * 4096 ))
 			VM_QEMU_ARGS+=(
 				-object "memory-backend-file,id=cxl-mem$i,share=on,mem-path=$file,size=${sz}M"
-				-object "memory-backend-file,id=cxl-lsa$i,share=on,mem-path=$file.lsa,size=$lsa"
+				-object "memory-backend-file,id=cxl-lsa$i,share=on,mem-path=$lsafile,size=$lsa"
 				-device "pxb-cxl,bus_nr=$(( 12 + i * 10 )),bus=pcie.0,id=cxl.$i"
 				-device "cxl-rp,port=0,bus=cxl.$i,id=cxl_rp$i,chassis=0,slot=$(( 2 + i ))"
 				-device "cxl-type3,bus=cxl_rp$i,memdev=cxl-mem$i,lsa=cxl-lsa$i,id=cxl-pmem$i,sn=$(( i + 1 ))")
@@ -374,7 +381,7 @@ vm_prepare() {
 	# A fresh memory file per run unless PMEM_FILE names one to keep.
 	VM_PMEM_PATH=${PMEM_FILE:-/dev/shm/cbd-pmem-$(basename "$run").img}
 	VM_PMEM_TEMP=0
-	[ -n "${PMEM_FILE:-}" ] || VM_PMEM_TEMP=1
+	[ -n "${PMEM_FILE:-}" ] || { VM_PMEM_TEMP=1; VM_TEMP_FILES+=("$VM_PMEM_PATH"); }
 	VM_QEMU_ARGS=()
 	VM_KARGS="console=ttyS0,115200 oops=panic panic=-1 mitigations=off"
 	vm_pmem_args "$run"
@@ -396,13 +403,28 @@ vm_prepare() {
 vm_start() {
 	"${VM_QEMU_ARGS[@]}" </dev/null 2>"$1/qemu.err" >&2 &
 	VM_PID=$!
+	VM_ALL_PIDS+=("$VM_PID")
 	# Never leave a guest behind if the runner is interrupted.
-	trap 'kill "$VM_PID" 2>/dev/null || true' EXIT
-	trap 'kill "$VM_PID" 2>/dev/null; exit 130' INT TERM
+	trap 'vm_kill_all' EXIT
+	trap 'vm_kill_all; exit 130' INT TERM
 	VM_START_TIME=$(date +%s)
 }
 
 vm_dead() { ! kill -0 "$1" 2>/dev/null; }
+
+# Guests started and not yet reaped (for the EXIT/INT trap).
+VM_ALL_PIDS=()
+# Temporary memory files to remove on exit, whatever happens.
+VM_TEMP_FILES=()
+vm_kill_all() {
+	local p
+	for p in "${VM_ALL_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${VM_TEMP_FILES[@]}"; do
+		rm -f "$p" "$p".lsa* "$p".2 "$p".2.lsa*
+	done
+}
 
 # Wait for the guest started by vm_start, streaming its test output.
 # $1 = run dir, $2 = timeout in seconds.  Sets VM_RC (qemu exit status,
@@ -435,7 +457,11 @@ vm_wait() {
 	wait "$VM_PID" 2>/dev/null || rc=$?
 	VM_RC=${VM_RC:-$rc}
 	wait "$tailpid" 2>/dev/null || true
-	trap - EXIT INT TERM
+	local p left=()
+	for p in "${VM_ALL_PIDS[@]}"; do
+		[ "$p" = "$VM_PID" ] || left+=("$p")
+	done
+	VM_ALL_PIDS=("${left[@]}")
 	VM_ELAPSED=$(( $(date +%s) - t0 ))
 }
 
@@ -497,7 +523,7 @@ vm_judge() {
 vm_cleanup() {
 	local run=$1 ok=$2
 	[ "${VM_PMEM_TEMP:-0}" = 0 ] ||
-		rm -f "$VM_PMEM_PATH" "$VM_PMEM_PATH.2" "$VM_PMEM_PATH.lsa" "$VM_PMEM_PATH.2.lsa"
+		rm -f "$VM_PMEM_PATH" "$VM_PMEM_PATH.2" "$VM_PMEM_PATH".lsa* "$VM_PMEM_PATH".2.lsa*
 	rm -f "$run/initrd.cpio"
 	[ -n "${DISK_DIR:-}" ] || rm -f "$run"/disk*.img
 	if [ "$ok" = 0 ] && [ "${KEEP:-0}" != 1 ]; then
@@ -524,6 +550,52 @@ vm_run() {
 	return "$rc"
 }
 
+# Boot several guests on the same memory (multi-host tests).  Each
+# argument is one guest's test list (space separated):
+#   vm_run_guests "mh_backend.sh" "mh_blkdev.sh"
+# Guest i gets VM_GUEST_ID=i (hostname cbd-vm<i>, CBD_GUEST_ID=i in the
+# tests), its own run directory and disks; all share PMEM_FILE (cxl: each
+# with its own label area).  Guest i+1 starts once guest i has set up its
+# pmem, so that they do not create namespaces on the same memory at once.
+# Returns 0 only if every guest passed; VM_PASS/VM_FAIL/VM_SKIP are totals
+# and VM_HEALTH is set if any guest was unhealthy.
+vm_run_guests() {
+	[ "$PMEM" != memmap ] || vm_die "PMEM=memmap is guest RAM: it cannot be shared"
+	local shared=${PMEM_FILE:-/dev/shm/cbd-pmem-shared-$$.img} own_file=0
+	[ -n "${PMEM_FILE:-}" ] || own_file=1
+	local i=0 n=$# rc=0 run tests runs=() pids=() starts=() lists=()
+	local pass=0 fail=0 skip=0 health=
+	for tests in "$@"; do
+		run=$(PMEM_FILE=$shared VM_GUEST_ID=$i vm_new_run "g$i")
+		# shellcheck disable=SC2086
+		PMEM_FILE=$shared VM_GUEST_ID=$i vm_prepare "$run" $tests
+		vm_start "$run"
+		vm_log "guest $i ($PMEM): pid $VM_PID, logs in $run"
+		runs+=("$run") pids+=("$VM_PID") starts+=("$VM_START_TIME") lists+=("$tests")
+		if [ $((i + 1)) -lt "$n" ]; then
+			cbd_wait_for 300 grep -aq '^cbd-vm: pmem' "$run/console.log" ||
+				vm_log "guest $i: no pmem report after 300s, starting the next one anyway"
+		fi
+		i=$((i + 1))
+	done
+	for i in "${!runs[@]}"; do
+		VM_PID=${pids[$i]} VM_START_TIME=${starts[$i]}
+		# shellcheck disable=SC2086
+		set -- ${lists[$i]}
+		vm_log "guest $i: waiting (tests: $*)"
+		vm_wait "${runs[$i]}" "${VM_TIMEOUT:-$(( 240 + TEST_TIMEOUT * ($# + n - 1) ))}"
+		vm_judge "${runs[$i]}" "$@" || rc=1
+		vm_log "guest $i finished in ${VM_ELAPSED}s: $VM_PASS passed, $VM_FAIL failed, $VM_SKIP skipped${VM_HEALTH:+, kernel unhealthy}"
+		pass=$((pass + VM_PASS)) fail=$((fail + VM_FAIL)) skip=$((skip + VM_SKIP))
+		[ -z "$VM_HEALTH" ] || health+="guest $i: $VM_HEALTH; "
+		VM_PMEM_TEMP=0 vm_cleanup "${runs[$i]}" "$rc"
+	done
+	[ "$own_file" = 0 ] || rm -f "$shared" "$shared".lsa* "$shared".2 "$shared".2.lsa*
+	VM_PASS=$pass VM_FAIL=$fail VM_SKIP=$skip VM_HEALTH=$health
+	VM_RUN_DIR=${runs[0]}
+	return "$rc"
+}
+
 vm_shell() {
 	local run
 	run=$(vm_new_run shell)
@@ -541,6 +613,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	if [ "${1:-}" = --shell ]; then
 		vm_shell
 		exit 0
+	fi
+	if [ "${1:-}" = --guests ]; then
+		shift
+		vm_run_guests "$@"
+		exit
 	fi
 	[ $# -gt 0 ] || vm_die "usage: vm.sh TEST... | --shell (see the header of $0)"
 	vm_run "$@"
