@@ -11,6 +11,9 @@
 #   PMEM_MODES="cxl nvdimm"   run the whole list once per memory type
 #                             (default: $PMEM, i.e. cxl)
 #   VM_PER_TEST=1             boot one VM per test instead of one per list
+#   MULTI=0                   skip the multi-guest tests (MULTI_TESTS, run
+#                             in two guests on the same memory; default on
+#                             when no tests are named, for cxl and nvdimm)
 #   SKIP_BUILD=1              do not run "make modules" first
 #
 # Prints one KTAP result per test and ends with the line
@@ -29,10 +32,14 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 	make -s -C "$VM_REPO" modules || vm_die "module build failed"
 fi
 
+# Tests that run in two guests sharing the memory (vm.sh --guests).
+MULTI_TESTS=${MULTI_TESTS:-shared_mem.sh}
 if [ $# -gt 0 ]; then
 	TESTS=("$@")
+	MULTI=${MULTI:-0}
 else
 	read -r -a TESTS <<<"$("$DIR/run_tests.sh" --list)"
+	MULTI=${MULTI:-1}
 fi
 [ ${#TESTS[@]} -gt 0 ] || vm_die "no tests"
 
@@ -41,11 +48,17 @@ failed_runs=()
 t_start=$(date +%s)
 
 # run_group NAME TEST...: one VM, add up the results.
+# run_group --guests NAME TEST...: each test in two guests on shared memory.
 run_group() {
+	local multi=0 rc=0
+	[ "$1" != --guests ] || { multi=1; shift; }
 	local name=$1
 	shift
-	local rc=0
-	VM_NAME=$name vm_run "$@" || rc=1
+	if [ "$multi" = 1 ]; then
+		vm_run_guests "$*" "$*" || rc=1
+	else
+		VM_NAME=$name vm_run "$@" || rc=1
+	fi
 	total_pass=$((total_pass + VM_PASS))
 	total_fail=$((total_fail + VM_FAIL))
 	total_skip=$((total_skip + VM_SKIP))
@@ -65,6 +78,9 @@ for mode in ${PMEM_MODES:-${PMEM:-cxl}}; do
 		done
 	else
 		run_group suite "${TESTS[@]}"
+	fi
+	if [ "$MULTI" = 1 ] && [ "$mode" != memmap ]; then
+		run_group --guests multi $MULTI_TESTS
 	fi
 done
 
