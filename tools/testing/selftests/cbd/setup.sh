@@ -22,7 +22,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 APT_PKGS=(qemu-system-x86 qemu-utils busybox-static kmod fio e2fsprogs xfsprogs
 	  ndctl daxctl gcc-12 make bc bison flex libelf-dev libssl-dev
 	  pahole sparse cpio zstd xz-utils nbd-server nbd-client util-linux
-	  linux-source-6.12 dmsetup bcache-tools)
+	  linux-source-6.12 dmsetup bcache-tools
+	  gcc libc6-dev)	# gcc + libc.a: the static selftest helpers (cbd_write)
 
 need_apt=()
 for p in "${APT_PKGS[@]}"; do
