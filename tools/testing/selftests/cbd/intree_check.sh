@@ -6,7 +6,7 @@
 # says, configure with the Debian config plus BLK_DEV_CBD=m, CBD_MULTIHOST
 # and CBD_CRC, and build the module with "make M=drivers/block/cbd".
 #
-# Slow the first time (unpacking, modules_prepare: ~10 min on 2 cores);
+# The first run unpacks the tree and runs modules_prepare (~30 s here);
 # later runs only rebuild the driver.  Fails on any compiler warning.
 #
 # Environment: CBD_CACHE (default ~/.cache/cbd), SRC_TAR (default
