@@ -19,7 +19,7 @@ KSFT_XPASS=3
 KSFT_SKIP=4
 
 # Kernel log lines that mean something went wrong.
-CBD_BAD_KLOG='WARNING:|\bBUG\b|Oops|possible circular locking|possible recursive locking|KASAN|UBSAN|general protection|Call Trace|Kernel panic|kernel BUG|hung_task|soft lockup|hard LOCKUP|RCU stall|rcu_sched self-detected|kmemleak|list_add corruption|list_del corruption'
+CBD_BAD_KLOG='WARNING:|\bBUG\b|Oops|possible circular locking|possible recursive locking|KASAN|UBSAN|general protection|Call Trace|Kernel panic|kernel BUG|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|detected stalls|kmemleak|list_add corruption|list_del corruption'
 # Taint bits a test run may leave: O (out-of-tree module) + E (unsigned).
 CBD_TAINT_ALLOWED=12288
 

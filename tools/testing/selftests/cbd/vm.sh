@@ -515,6 +515,10 @@ vm_judge() {
 		sed 's/^/vm:   /' <<<"$bad" >&2
 	fi
 	[ -z "$VM_HEALTH" ] || vm_log "UNHEALTHY: $VM_HEALTH"
+	if [ -s "$run/qemu.err" ]; then
+		vm_log "qemu stderr:"
+		sed 's/^/vm:   /' "$run/qemu.err" | head -10 >&2
+	fi
 	[ -z "$VM_HEALTH" ] && [ "$VM_FAIL" -eq 0 ]
 }
 
