@@ -618,13 +618,39 @@ int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
 	return 0;
 }
 
+/*
+ * The channels of a dead blkdev still say blkdev_state running.  Once its
+ * slot is reused, a backend would take them for channels of the new
+ * blkdev and replay their uncompleted entries: release them first.
+ */
+static void cbd_blkdev_release_channels(struct cbd_transport *cbdt, u32 devid)
+{
+	struct cbd_segment_info *seg_info;
+	struct cbd_channel_info *info;
+	u32 seg_id;
+
+	for (seg_id = 0; seg_id < cbdt->segment_num; seg_id++) {
+		seg_info = cbdt_get_segment_info(cbdt, seg_id);
+		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
+		    READ_ONCE(seg_info->type) != cbds_type_channel)
+			continue;
+
+		info = container_of(seg_info, struct cbd_channel_info, seg_info);
+		if (le32_to_cpu(READ_ONCE(info->blkdev_id)) != devid)
+			continue;
+
+		WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
+		cbdt_flush(cbdt, &info->blkdev_state, sizeof(info->blkdev_state));
+	}
+}
+
 /**
  * cbd_blkdev_clear - free the slot of a dead blkdev
  * @cbdt: transport
  * @devid: blkdev slot
  *
- * Also detaches it from its backend, so that a dead blkdev does not pin
- * its backend forever.
+ * Also releases its channels and detaches it from its backend, so that a
+ * dead blkdev does not pin its backend forever.
  *
  * Return: 0, -EINVAL for a bad id, -EBUSY if the blkdev is alive.
  */
@@ -646,6 +672,7 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 		return 0;
 
 	backend_id = le32_to_cpu(READ_ONCE(info->backend_id));
+	cbd_blkdev_release_channels(cbdt, devid);
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
 	cbdt_flush(cbdt, &info->state, sizeof(info->state));
 
