@@ -323,8 +323,14 @@ static void cbd_backend_hb_workfn(struct work_struct *work)
 
 /* backend-start */
 
-/* Re-attach (decision 9): the slot must hold a backend that is dead. */
-static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id)
+/*
+ * Re-attach: the slot must hold a backend that was stopped (state none,
+ * its dev_size and cache description kept on media) or that died (state
+ * running, heartbeat stale; decision 9).  A stopped slot is claimed
+ * atomically, as a new one would be.
+ */
+static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
+				     bool *claimed)
 {
 	struct cbd_transport *cbdt = cbdb->cbdt;
 	struct cbd_backend_info *info;
@@ -333,17 +339,21 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id)
 		return -EINVAL;
 
 	info = cbdt_get_backend_info(cbdt, backend_id);
-	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING) {
-		cbdt_err(cbdt, "backend%u is not a stopped backend\n", backend_id);
+	if (!le64_to_cpu(READ_ONCE(info->dev_size))) {
+		cbdt_err(cbdt, "backend%u was never used\n", backend_id);
 		return -ENOENT;
-	}
-	if (cbd_backend_info_is_alive(info)) {
-		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
-		return -EBUSY;
 	}
 	if (cbd_backend_cache_on(info)) {
 		cbdt_err(cbdt, "backend%u: cache not supported yet\n", backend_id);
 		return -EOPNOTSUPP;
+	}
+
+	*claimed = cbd_slot_claim(&info->state);
+	if (!*claimed &&
+	    (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
+	     cbd_backend_info_is_alive(info))) {
+		cbdt_err(cbdt, "backend%u is in use\n", backend_id);
+		return -EBUSY;
 	}
 
 	cbdb->backend_id = backend_id;
@@ -352,31 +362,33 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id)
 }
 
 static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
-				  struct cbd_backend_start_opts *opts)
+				  struct cbd_backend_start_opts *opts,
+				  bool *claimed)
 {
 	int ret;
 
 	if (opts->backend_id != U32_MAX)
-		return cbd_backend_reattach_slot(cbdb, opts->backend_id);
+		return cbd_backend_reattach_slot(cbdb, opts->backend_id, claimed);
 
 	ret = cbdt_get_empty_backend_id(cbdb->cbdt, &cbdb->backend_id);
 	if (ret)
 		return ret;
 
+	*claimed = true;
 	cbdb->backend_info = cbdt_get_backend_info(cbdb->cbdt, cbdb->backend_id);
 	return 0;
 }
 
-/* A new slot goes back to free; a re-attached one is left as it was. */
-static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool new)
+/* A slot we claimed goes back to free; a dead one is left as it was. */
+static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool claimed)
 {
 	struct cbd_backend_info *info = cbdb->backend_info;
 
-	if (!new)
+	if (!claimed)
 		return;
 
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
-	cbdt_flush(cbdb->cbdt, info, sizeof(*info));
+	cbdt_flush(cbdb->cbdt, &info->state, sizeof(info->state));
 }
 
 static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
@@ -435,15 +447,16 @@ static void cbd_backend_works_init(struct cbd_backend *cbdb)
  * @opts: parsed adm options
  *
  * Return: 0, or -EOPNOTSUPP (cache requested), -ENOENT (no free slot, or
- * nothing to re-attach), -EINVAL (bad id, disk size changed), -EBUSY
- * (re-attach target alive, disk busy), other errors of opening the disk,
- * -ENOMEM.
+ * a never used slot to re-attach), -EINVAL (bad id, disk size changed),
+ * -EBUSY (re-attach target alive, disk busy), other errors of opening the
+ * disk, -ENOMEM.
  */
 int cbd_backend_start(struct cbd_transport *cbdt,
 		      struct cbd_backend_start_opts *opts)
 {
 	bool new = opts->backend_id == U32_MAX;
 	struct cbd_backend *cbdb;
+	bool claimed = false;
 	int ret;
 
 	/* the cache plugs in here: a backend-side cache instance */
@@ -460,7 +473,7 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 	strscpy(cbdb->path, opts->path, sizeof(cbdb->path));
 	cbd_backend_works_init(cbdb);
 
-	ret = cbd_backend_claim_slot(cbdb, opts);
+	ret = cbd_backend_claim_slot(cbdb, opts, &claimed);
 	if (ret)
 		goto err_free_backend;
 
@@ -487,7 +500,7 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 err_close_disk:
 	fput(cbdb->bdev_file);
 err_release_slot:
-	cbd_backend_release_slot(cbdb, new);
+	cbd_backend_release_slot(cbdb, claimed);
 err_free_backend:
 	kfree(cbdb);
 	return ret;
