@@ -25,7 +25,15 @@ cbd_require_disk
 PAT=/tmp/cbd-cycle-pat.$$
 dd if=/dev/urandom of="$PAT" bs=1M count=1 status=none
 
-# one_cycle N [QUIET]: a full cycle; returns non-zero (with a message) on
+# cycle_io OFF_MIB: write 1 MiB through the cbd disk and read it back.
+cycle_io() {
+	dd if="$PAT" of="/dev/$CBD_LAST_CBD" bs=1M seek="$1" count=1 oflag=direct \
+		conv=notrunc status=none &&
+		dd if="/dev/$CBD_LAST_CBD" of="$PAT.r" bs=1M skip="$1" count=1 iflag=direct status=none &&
+		cmp -s "$PAT" "$PAT.r"
+}
+
+# one_cycle N: a full cycle; returns non-zero (with a message) on
 # the first step that fails, undoing what it can.
 one_cycle() {
 	local n=$1 opts="path=$CBD_PMEM,hostname=node-1"
@@ -36,10 +44,7 @@ one_cycle() {
 		return 1
 	fi
 	local off=$(( (n * 3) % 900 ))
-	if ! dd if="$PAT" of="/dev/$CBD_LAST_CBD" bs=1M seek="$off" count=1 oflag=direct \
-		conv=notrunc status=none ||
-	   ! dd if="/dev/$CBD_LAST_CBD" of="$PAT.r" bs=1M skip="$off" count=1 iflag=direct status=none ||
-	   ! cmp -s "$PAT" "$PAT.r"; then
+	if cbd_io_ok && ! cycle_io "$off"; then
 		ktap_print_msg "cycle $n: write/read-back at ${off}M failed"
 		cbd_cleanup_all >/dev/null
 		return 1

@@ -13,6 +13,7 @@ set -u
 
 cbd_core_begin
 cbd_require_disk
+cbd_require_io
 cbd_setup_transport
 
 cbd_start_pair 2 || ktap_exit_fail_msg "backend-start + dev-start on $CBD_DISK"

@@ -14,6 +14,7 @@ N=${CBD_FLUSH_N:-100}
 
 cbd_core_begin
 cbd_require_disk
+cbd_require_io
 command -v fio >/dev/null || ktap_exit_skip "fio not installed"
 BDISK=$(basename "$(readlink -f "$CBD_DISK")")
 [ "$(cat "/sys/block/$BDISK/queue/write_cache")" = "write back" ] ||
