@@ -51,4 +51,45 @@ struct cbd_cache_info {
 	struct cbd_cache_pos_onmedia dirty_tail_pos;
 };
 
+struct cbd_cache;
+struct cbd_request;
+
+/**
+ * struct cbd_cache_opts - parameters of cbd_cache_alloc()
+ * @cache_info: the on-media cache description (in the backend slot)
+ * @backend_id: backend slot, for names and messages
+ * @alloc_segs: create a new cache: claim and link cache_info->n_segs
+ *	segments (backend instance of a new or cleanly stopped backend)
+ * @start_writeback: run the writeback (backend instance)
+ * @start_gc: run the GC (blkdev instance)
+ * @init_keys: build the index and replay the journal (blkdev instance)
+ * @n_paral: parallel data heads and ksets (queues of the blkdev), 0 for
+ *	the backend instance
+ * @dev_size: backing device size in sectors
+ * @bdev_file: backing disk (writeback only)
+ * @wb_peer: backend instance on this host, kicked when a kset is closed
+ *	(blkdev instance only, may be NULL)
+ */
+struct cbd_cache_opts {
+	struct cbd_cache_info *cache_info;
+	u32 backend_id;
+	bool alloc_segs;
+	bool start_writeback;
+	bool start_gc;
+	bool init_keys;
+	u32 n_paral;
+	u64 dev_size;
+	struct file *bdev_file;
+	struct cbd_cache *wb_peer;
+};
+
+struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
+				  struct cbd_cache_opts *opts, int *err);
+void cbd_cache_destroy(struct cbd_cache *cache);
+int cbd_cache_writeback_drain(struct cbd_cache *cache);
+int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);
+
+/* backend<N>/cache: sysfs device type (attributes and an empty release) */
+extern const struct device_type cbd_cache_type;
+
 #endif /* _CBD_CACHE_H */

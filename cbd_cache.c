@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD cache: allocation and teardown of the two cache instances, and the
+ * backend<N>/cache sysfs directory.
+ *
+ * The backend instance (on the backend's host) owns the cache segments
+ * of a new backend and runs the writeback; the blkdev instance (on the
+ * blkdev's host) builds the index from the journal, serves the requests
+ * and runs the GC.  They share only the transport: cache_info (key_tail,
+ * dirty_tail, used_segs, gc_percent), the segment headers and the ksets.
+ */
+
+#include <linux/capability.h>
+
+#include "cbd_backend.h"
+#include "cbd_cache_internal.h"
+#include "cbd_queue.h"
+
+#define CBD_CACHE_KEY_POOL_MIN		1024
+#define CBD_CACHE_REQ_POOL_MIN		256
+/* dev-stop: how long to wait for room to write the last ksets */
+#define CBD_CACHE_CLOSE_TRIES		300
+#define CBD_CACHE_CLOSE_WAIT_MS		100
+
+static int cbd_cache_trees_init(struct cbd_cache *cache)
+{
+	u32 i;
+
+	cache->n_trees = DIV_ROUND_UP_ULL(cache->dev_size, CBD_CACHE_TREE_SIZE);
+	cache->trees = kvcalloc(cache->n_trees, sizeof(*cache->trees), GFP_KERNEL);
+	if (!cache->trees)
+		return -ENOMEM;
+
+	for (i = 0; i < cache->n_trees; i++) {
+		spin_lock_init(&cache->trees[i].lock);
+		cache->trees[i].root = RB_ROOT;
+	}
+
+	return 0;
+}
+
+static int cbd_cache_pools_init(struct cbd_cache *cache)
+{
+	int ret;
+
+	cache->key_cache = KMEM_CACHE(cbd_cache_key, 0);
+	if (!cache->key_cache)
+		return -ENOMEM;
+
+	ret = mempool_init_slab_pool(&cache->key_pool, CBD_CACHE_KEY_POOL_MIN,
+				     cache->key_cache);
+	if (ret)
+		goto err_destroy_key_cache;
+
+	cache->req_cache = KMEM_CACHE(cbd_request, 0);
+	if (!cache->req_cache) {
+		ret = -ENOMEM;
+		goto err_exit_key_pool;
+	}
+
+	ret = mempool_init_slab_pool(&cache->req_pool, CBD_CACHE_REQ_POOL_MIN,
+				     cache->req_cache);
+	if (ret)
+		goto err_destroy_req_cache;
+
+	return 0;
+
+err_destroy_req_cache:
+	kmem_cache_destroy(cache->req_cache);
+err_exit_key_pool:
+	mempool_exit(&cache->key_pool);
+err_destroy_key_cache:
+	kmem_cache_destroy(cache->key_cache);
+	return ret;
+}
+
+static void cbd_cache_pools_exit(struct cbd_cache *cache)
+{
+	mempool_exit(&cache->req_pool);
+	kmem_cache_destroy(cache->req_cache);
+	mempool_exit(&cache->key_pool);
+	kmem_cache_destroy(cache->key_cache);
+}
+
+static int cbd_cache_ksets_init(struct cbd_cache *cache)
+{
+	struct cbd_cache_kset *kset;
+	u32 i;
+
+	cache->kset_stride = round_up(struct_size_t(struct cbd_cache_kset,
+						    kset_onmedia.data,
+						    CBD_KSET_KEYS_MAX), 64);
+	cache->ksets = kvcalloc(cache->n_paral, cache->kset_stride, GFP_KERNEL);
+	if (!cache->ksets)
+		return -ENOMEM;
+
+	for (i = 0; i < cache->n_paral; i++) {
+		kset = cbd_cache_kset(cache, i);
+		kset->cache = cache;
+		spin_lock_init(&kset->lock);
+		INIT_DELAYED_WORK(&kset->flush_work, cbd_cache_kset_flush_workfn);
+	}
+
+	cache->data_heads = kcalloc(cache->n_paral, sizeof(*cache->data_heads),
+				    GFP_KERNEL);
+	if (!cache->data_heads)
+		return -ENOMEM;
+
+	for (i = 0; i < cache->n_paral; i++)
+		spin_lock_init(&cache->data_heads[i].lock);
+
+	return 0;
+}
+
+/* dev-stop: write the staged keys; GC may have to make room first. */
+static void cbd_cache_ksets_final_close(struct cbd_cache *cache)
+{
+	u32 i;
+
+	for (i = 0; i < cache->n_paral; i++)
+		cancel_delayed_work_sync(&cbd_cache_kset(cache, i)->flush_work);
+
+	for (i = 0; i < CBD_CACHE_CLOSE_TRIES; i++) {
+		if (!cbd_cache_ksets_close(cache))
+			return;
+		cbd_cache_gc_kick(cache);
+		msleep(CBD_CACHE_CLOSE_WAIT_MS);
+	}
+
+	cbd_cache_err(cache, "no room in the journal: recent writes are lost\n");
+}
+
+/* The blkdev instance: index, journal replay, ksets, data heads. */
+static int cbd_cache_keys_init(struct cbd_cache *cache)
+{
+	int ret;
+
+	cache->seg_map = bitmap_zalloc(cache->n_segs, GFP_KERNEL);
+	cache->gc_kset_buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
+	if (!cache->seg_map || !cache->gc_kset_buf)
+		return -ENOMEM;
+
+	ret = cbd_cache_pools_init(cache);
+	if (ret)
+		return ret;
+
+	ret = cbd_cache_trees_init(cache);
+	if (ret)
+		return ret;
+
+	ret = cbd_cache_ksets_init(cache);
+	if (ret)
+		return ret;
+
+	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->key_tail_pos,
+				       &cache->key_tail)) {
+		cbd_cache_err(cache, "invalid key_tail on media\n");
+		return -EINVAL;
+	}
+
+	return cbd_cache_replay(cache);
+}
+
+static void cbd_cache_free(struct cbd_cache *cache)
+{
+	if (cache->wq)
+		destroy_workqueue(cache->wq);
+	if (cache->key_cache)
+		cbd_cache_pools_exit(cache);
+	kfree(cache->data_heads);
+	kvfree(cache->ksets);
+	kvfree(cache->trees);
+	kfree(cache->gc_kset_buf);
+	bitmap_free(cache->seg_map);
+	cbd_cache_segments_exit(cache);
+	kvfree(cache->segments);
+	kfree(cache);
+}
+
+/* A new cache: empty journal, GC tail and writeback tail at the start. */
+static void cbd_cache_info_reset(struct cbd_cache *cache)
+{
+	struct cbd_cache_info *info = cache->cache_info;
+	struct cbd_cache_pos start = { .seg = &cache->segments[0], .off = 0 };
+	u16 gc_percent = le16_to_cpu(info->gc_percent);
+
+	cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, &start);
+	cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, &start);
+	info->used_segs = 0;
+	if (gc_percent > CBD_CACHE_GC_PERCENT_MAX)
+		info->gc_percent = cpu_to_le16(CBD_CACHE_GC_PERCENT_DEFAULT);
+	cbdt_flush(cache->cbdt, info, sizeof(*info));
+}
+
+static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
+					  struct cbd_cache_opts *opts)
+{
+	struct cbd_cache *cache;
+
+	cache = kzalloc(sizeof(*cache), GFP_KERNEL);
+	if (!cache)
+		return NULL;
+
+	cache->cbdt = cbdt;
+	cache->cache_info = opts->cache_info;
+	cache->backend_id = opts->backend_id;
+	cache->n_segs = le32_to_cpu(READ_ONCE(opts->cache_info->n_segs));
+	cache->n_paral = opts->n_paral;
+	cache->dev_size = opts->dev_size << SECTOR_SHIFT;
+	cache->bdev_file = opts->bdev_file;
+	atomic_set(&cache->state, cbd_cache_state_none);
+	spin_lock_init(&cache->key_head_lock);
+	spin_lock_init(&cache->seg_map_lock);
+	spin_lock_init(&cache->retry_lock);
+	spin_lock_init(&cache->peer_lock);
+	INIT_LIST_HEAD(&cache->retry_reqs);
+	mutex_init(&cache->writeback_lock);
+	INIT_DELAYED_WORK(&cache->gc_work, cbd_cache_gc_workfn);
+	INIT_WORK(&cache->clean_work, cbd_cache_clean_workfn);
+	INIT_DELAYED_WORK(&cache->retry_work, cbd_cache_retry_workfn);
+	INIT_DELAYED_WORK(&cache->writeback_work, cbd_cache_writeback_workfn);
+
+	cache->segments = kvcalloc(cache->n_segs, sizeof(*cache->segments),
+				   GFP_KERNEL);
+	cache->wq = alloc_workqueue("cbdt%u-c%u%s", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
+				    cbdt->id, opts->backend_id,
+				    opts->init_keys ? "d" : "b");
+	if (!cache->segments || !cache->wq) {
+		cbd_cache_free(cache);
+		return NULL;
+	}
+
+	return cache;
+}
+
+/**
+ * cbd_cache_alloc - start a cache instance
+ * @cbdt: transport
+ * @opts: which instance, see struct cbd_cache_opts
+ * @err: the error when NULL is returned
+ *
+ * Return: the instance, or NULL with *@err = -EINVAL (bad sizes or media),
+ * -ENOENT (not enough free segments), -EIO (corrupt journal), -ENOMEM.
+ */
+struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
+				  struct cbd_cache_opts *opts, int *err)
+{
+	u32 n_segs = le32_to_cpu(READ_ONCE(opts->cache_info->n_segs));
+	struct cbd_cache *cache;
+	int ret;
+
+	if (!n_segs || opts->n_paral > CBD_CACHE_PARAL_MAX ||
+	    n_segs < opts->n_paral * CBD_CACHE_SEGS_EACH_PARAL ||
+	    n_segs > cbdt->segment_num) {
+		*err = -EINVAL;
+		return NULL;
+	}
+
+	cache = cbd_cache_create(cbdt, opts);
+	if (!cache) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+
+	ret = cbd_cache_segments_init(cache, opts->alloc_segs);
+	if (ret)
+		goto err_free;
+	if (opts->alloc_segs)
+		cbd_cache_info_reset(cache);
+
+	if (opts->init_keys) {
+		ret = cbd_cache_keys_init(cache);
+		if (ret)
+			goto err_free_keys;
+		cache->wb_peer = opts->wb_peer;
+	}
+
+	if (opts->start_writeback) {
+		ret = cbd_cache_writeback_init(cache);
+		if (ret)
+			goto err_free;
+	}
+
+	atomic_set(&cache->state, cbd_cache_state_running);
+	if (opts->start_writeback)
+		queue_delayed_work(cache->wq, &cache->writeback_work, 0);
+	if (opts->start_gc)
+		queue_delayed_work(cache->wq, &cache->gc_work, 0);
+
+	if (cache->wb_peer) {
+		spin_lock(&cache->wb_peer->peer_lock);
+		cache->wb_peer->peer = cache;
+		spin_unlock(&cache->wb_peer->peer_lock);
+	}
+
+	return cache;
+
+err_free_keys:
+	if (cache->trees)
+		cbd_cache_trees_clear(cache);
+err_free:
+	cbd_cache_free(cache);
+	*err = ret;
+	return NULL;
+}
+
+/**
+ * cbd_cache_destroy - stop a cache instance
+ * @cache: the instance; for the blkdev instance, no request is left
+ *
+ * The blkdev instance writes its staged ksets first (what was acknowledged
+ * is in the journal); the backend instance expects cbd_cache_writeback_drain()
+ * to have run if the data must reach the disk.
+ */
+void cbd_cache_destroy(struct cbd_cache *cache)
+{
+	if (cache->wb_peer) {
+		spin_lock(&cache->wb_peer->peer_lock);
+		cache->wb_peer->peer = NULL;
+		spin_unlock(&cache->wb_peer->peer_lock);
+	}
+
+	if (cache->trees)
+		cbd_cache_ksets_final_close(cache);
+
+	atomic_set(&cache->state, cbd_cache_state_stopping);
+	cancel_delayed_work_sync(&cache->gc_work);
+	cancel_work_sync(&cache->clean_work);
+	cancel_delayed_work_sync(&cache->retry_work);
+	cbd_cache_writeback_exit(cache);
+
+	if (cache->trees)
+		cbd_cache_trees_clear(cache);
+	cbd_cache_free(cache);
+}
+
+/* sysfs: backend<N>/cache */
+
+static struct cbd_backend *cbd_cache_dev_backend(struct device *dev)
+{
+	return container_of(dev, struct cbd_backend, cache_dev);
+}
+
+static struct cbd_cache_info *cbd_cache_dev_info(struct device *dev)
+{
+	return &cbd_cache_dev_backend(dev)->backend_info->cache_info;
+}
+
+static ssize_t cache_segs_show(struct device *dev, struct device_attribute *attr,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  le32_to_cpu(READ_ONCE(cbd_cache_dev_info(dev)->n_segs)));
+}
+static DEVICE_ATTR_ADMIN_RO(cache_segs);
+
+static ssize_t used_segs_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  le32_to_cpu(READ_ONCE(cbd_cache_dev_info(dev)->used_segs)));
+}
+static DEVICE_ATTR_ADMIN_RO(used_segs);
+
+static ssize_t gc_percent_show(struct device *dev, struct device_attribute *attr,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  le16_to_cpu(READ_ONCE(cbd_cache_dev_info(dev)->gc_percent)));
+}
+
+static ssize_t gc_percent_store(struct device *dev, struct device_attribute *attr,
+				const char *buf, size_t size)
+{
+	struct cbd_cache_info *info = cbd_cache_dev_info(dev);
+	unsigned int val;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	ret = kstrtouint(buf, 10, &val);
+	if (ret)
+		return ret;
+	if (val > CBD_CACHE_GC_PERCENT_MAX)
+		return -EINVAL;
+
+	/* persisted: both instances read it from media */
+	WRITE_ONCE(info->gc_percent, cpu_to_le16(val));
+	cbdt_flush(cbd_cache_dev_backend(dev)->cbdt, &info->gc_percent,
+		   sizeof(info->gc_percent));
+
+	return size;
+}
+static DEVICE_ATTR_ADMIN_RW(gc_percent);
+
+static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct cbd_cache *cache = cbd_cache_dev_backend(dev)->cbd_cache;
+	struct cbd_cache_info *info = cache->cache_info;
+	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0;
+	struct cbd_cache_pos_onmedia key_tail, dirty_tail;
+	struct cbd_cache *peer;
+
+	spin_lock(&cache->peer_lock);
+	peer = cache->peer;
+	if (peer) {
+		hits = atomic64_read(&peer->hits);
+		misses = atomic64_read(&peer->misses);
+		hit_bytes = atomic64_read(&peer->hit_bytes);
+		miss_bytes = atomic64_read(&peer->miss_bytes);
+	}
+	spin_unlock(&cache->peer_lock);
+
+	key_tail = info->key_tail_pos;
+	dirty_tail = info->dirty_tail_pos;
+
+	return sysfs_emit(buf,
+			  "cache_segs: %u\nused_segs: %u\ngc_percent: %u\n"
+			  "hits: %llu\nmisses: %llu\nhit_bytes: %llu\nmiss_bytes: %llu\n"
+			  "dirty_bytes: %llu\nwriteback_bytes: %llu\n"
+			  "writeback_pos: %u:%u\ngc_pos: %u:%u\n",
+			  le32_to_cpu(info->n_segs), le32_to_cpu(info->used_segs),
+			  le16_to_cpu(info->gc_percent),
+			  hits, misses, hit_bytes, miss_bytes,
+			  cbd_cache_dirty_bytes(cache),
+			  atomic64_read(&cache->writeback_bytes),
+			  le32_to_cpu(dirty_tail.cache_seg_id),
+			  le32_to_cpu(dirty_tail.seg_off),
+			  le32_to_cpu(key_tail.cache_seg_id),
+			  le32_to_cpu(key_tail.seg_off));
+}
+static DEVICE_ATTR_ADMIN_RO(stats);
+
+static struct attribute *cbd_cache_attrs[] = {
+	&dev_attr_cache_segs.attr,
+	&dev_attr_used_segs.attr,
+	&dev_attr_gc_percent.attr,
+	&dev_attr_stats.attr,
+	NULL
+};
+
+static const struct attribute_group cbd_cache_attr_group = {
+	.attrs = cbd_cache_attrs,
+};
+
+static const struct attribute_group *cbd_cache_attr_groups[] = {
+	&cbd_cache_attr_group,
+	NULL
+};
+
+/*
+ * The device is embedded in struct cbd_backend, which backend-stop frees
+ * after device_unregister(): no sysfs access is left by then and nothing
+ * else takes a reference.
+ */
+static void cbd_cache_dev_release(struct device *dev)
+{
+}
+
+const struct device_type cbd_cache_type = {
+	.name		= "cbd_cache",
+	.groups		= cbd_cache_attr_groups,
+	.release	= cbd_cache_dev_release,
+};

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * CBD cache writeback (backend instance): write the dirty keys of the
+ * journal to the backing disk in log order, one kset at a time, without
+ * looking at the index.
+ *
+ * The keys of a kset are written with zero-copy bios straight from the
+ * cache pages; keys that overlap an earlier key of the kset wait for it,
+ * so that the disk ends up with the newest data.  Then the disk is
+ * flushed and only then dirty_tail moves past the kset (and is flushed):
+ * the backing disk holds, at every kset boundary, exactly the writes of
+ * the journal up to there, in order, and a crash in between replays the
+ * kset.
+ */
+
+#include <linux/blkdev.h>
+
+#include "cbd_cache_internal.h"
+
+/**
+ * struct cbd_cache_wb_batch - bios of a kset in flight
+ * @pending: bios in flight, plus one while submitting
+ * @error: first error
+ * @done: completed when @pending reaches 0
+ * @n: ranges in @off / @len
+ * @off: ranges in flight (to order overlapping keys)
+ * @len: their lengths
+ */
+struct cbd_cache_wb_batch {
+	atomic_t pending;
+	blk_status_t error;
+	struct completion done;
+	u32 n;
+	u64 off[CBD_KSET_KEYS_MAX];
+	u32 len[CBD_KSET_KEYS_MAX];
+};
+
+static void cbd_cache_wb_batch_init(struct cbd_cache_wb_batch *batch)
+{
+	atomic_set(&batch->pending, 1);
+	init_completion(&batch->done);
+	batch->error = BLK_STS_OK;
+	batch->n = 0;
+}
+
+static void cbd_cache_wb_endio(struct bio *bio)
+{
+	struct cbd_cache_wb_batch *batch = bio->bi_private;
+
+	if (bio->bi_status)
+		batch->error = bio->bi_status;
+	bio_put(bio);
+	if (atomic_dec_and_test(&batch->pending))
+		complete(&batch->done);
+}
+
+/* Wait for the bios of the batch; the batch can be used again. */
+static int cbd_cache_wb_batch_wait(struct cbd_cache_wb_batch *batch)
+{
+	int ret;
+
+	if (!atomic_dec_and_test(&batch->pending))
+		wait_for_completion_io(&batch->done);
+
+	ret = blk_status_to_errno(batch->error);
+	cbd_cache_wb_batch_init(batch);
+	return ret;
+}
+
+static bool cbd_cache_wb_batch_overlaps(struct cbd_cache_wb_batch *batch,
+					struct cbd_cache_key *key)
+{
+	u32 i;
+
+	for (i = 0; i < batch->n; i++) {
+		if (key->off < batch->off[i] + batch->len[i] &&
+		    batch->off[i] < key->off + key->len)
+			return true;
+	}
+
+	return false;
+}
+
+static int cbd_cache_wb_submit_key(struct cbd_cache *cache,
+				   struct cbd_cache_wb_batch *batch,
+				   struct cbd_cache_key *key)
+{
+	struct block_device *bdev = file_bdev(cache->bdev_file);
+	u32 off = key->pos.off, len = key->len, chunk;
+	u64 sector = key->off >> SECTOR_SHIFT;
+	struct bio *bio;
+	int ret;
+
+	batch->off[batch->n] = key->off;
+	batch->len[batch->n] = key->len;
+	batch->n++;
+
+	while (len) {
+		/* one page more than the data: it need not be page aligned */
+		chunk = min_t(u32, len, (BIO_MAX_VECS - 1) << PAGE_SHIFT);
+		bio = bio_alloc_bioset(bdev, BIO_MAX_VECS, REQ_OP_WRITE, GFP_NOIO,
+				       &cache->wb_bioset);
+		bio->bi_iter.bi_sector = sector;
+		ret = cbds_map_pages(&key->pos.seg->segment, bio, off, chunk);
+		if (ret) {
+			bio_put(bio);
+			return ret;
+		}
+
+		bio->bi_private = batch;
+		bio->bi_end_io = cbd_cache_wb_endio;
+		atomic_inc(&batch->pending);
+		submit_bio(bio);
+
+		sector += chunk >> SECTOR_SHIFT;
+		off += chunk;
+		len -= chunk;
+	}
+
+	return 0;
+}
+
+/* Write back the dirty keys of one kset and flush the disk. */
+static int cbd_cache_wb_kset(struct cbd_cache *cache,
+			     struct cbd_cache_kset_onmedia *kset,
+			     struct cbd_cache_wb_batch *batch)
+{
+	struct cbd_cache_key key;
+	u64 bytes = 0;
+	int ret = 0;
+	u32 i;
+
+	for (i = 0; i < le32_to_cpu(kset->key_num); i++) {
+		if (!cbd_cache_key_decode(cache, &kset->data[i], &key)) {
+			cbd_cache_err_ratelimited(cache, "invalid key in the journal\n");
+			ret = -EIO;
+			break;
+		}
+		if (key.flags & CBD_CACHE_KEY_FLAGS_CLEAN)
+			continue;
+
+		if (!cbd_cache_key_data_crc_ok(&key)) {
+			cbd_cache_err_ratelimited(cache, "data crc mismatch at %llu+%u\n",
+						  key.off, key.len);
+			ret = -EIO;
+			break;
+		}
+
+		if (cbd_cache_wb_batch_overlaps(batch, &key)) {
+			ret = cbd_cache_wb_batch_wait(batch);
+			if (ret)
+				break;
+		}
+
+		ret = cbd_cache_wb_submit_key(cache, batch, &key);
+		if (ret)
+			break;
+		bytes += key.len;
+	}
+
+	if (cbd_cache_wb_batch_wait(batch) && !ret)
+		ret = -EIO;
+	if (!ret && bytes)
+		ret = blkdev_issue_flush(file_bdev(cache->bdev_file));
+	if (!ret)
+		atomic64_add(bytes, &cache->writeback_bytes);
+
+	return ret;
+}
+
+/* Write back until the journal has no more valid kset. */
+static int cbd_cache_writeback_run(struct cbd_cache *cache)
+{
+	struct cbd_cache_info *info = cache->cache_info;
+	struct cbd_cache_pos *tail = &cache->dirty_tail;
+	struct cbd_cache_kset_onmedia *kset;
+	struct cbd_cache_wb_batch *batch;
+	struct cbd_cache_segment *next;
+	int ret = 0;
+
+	lockdep_assert_held(&cache->writeback_lock);
+
+	batch = kmalloc(sizeof(*batch), GFP_NOIO);
+	if (!batch)
+		return -ENOMEM;
+	cbd_cache_wb_batch_init(batch);
+
+	for (;;) {
+		if (cbd_cache_pos_at_seg_end(tail)) {
+			next = cbd_cache_seg_next(tail->seg);
+			if (!next)
+				break;
+			tail->seg = next;
+			tail->off = 0;
+			cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, tail);
+			continue;
+		}
+
+		kset = cbd_cache_kset_read(cache, tail, cache->wb_kset_buf);
+		if (!kset)
+			break;
+
+		ret = cbd_cache_wb_kset(cache, kset, batch);
+		if (ret)
+			break;
+
+		cbd_cache_kset_next_pos(kset, tail);
+		cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, tail);
+		cond_resched();
+	}
+
+	kfree(batch);
+	return ret;
+}
+
+void cbd_cache_writeback_workfn(struct work_struct *work)
+{
+	struct cbd_cache *cache = container_of(to_delayed_work(work),
+					       struct cbd_cache, writeback_work);
+	int ret;
+
+	mutex_lock(&cache->writeback_lock);
+	ret = cbd_cache_writeback_run(cache);
+	mutex_unlock(&cache->writeback_lock);
+	if (ret)
+		cbd_cache_err_ratelimited(cache, "writeback failed: %d, retrying\n", ret);
+
+	if (!cbd_cache_stopping(cache))
+		queue_delayed_work(cache->wq, &cache->writeback_work,
+				   CBD_CACHE_WORK_INTERVAL);
+}
+
+/**
+ * cbd_cache_writeback_kick - run the writeback now
+ * @cache: backend instance
+ */
+void cbd_cache_writeback_kick(struct cbd_cache *cache)
+{
+	if (!cbd_cache_stopping(cache))
+		mod_delayed_work(cache->wq, &cache->writeback_work, 0);
+}
+
+/**
+ * cbd_cache_writeback_drain - write back everything in the journal
+ * @cache: backend instance; no blkdev is attached any more
+ *
+ * For backend-stop: when it returns 0 the backing disk holds all the data
+ * of the cache and has been flushed.
+ *
+ * Return: 0, or the error of the writeback (the backend keeps running).
+ */
+int cbd_cache_writeback_drain(struct cbd_cache *cache)
+{
+	int ret;
+
+	mutex_lock(&cache->writeback_lock);
+	ret = cbd_cache_writeback_run(cache);
+	mutex_unlock(&cache->writeback_lock);
+	if (ret)
+		cbd_cache_err(cache, "writeback failed: %d, dirty data left\n", ret);
+
+	return ret;
+}
+
+/**
+ * cbd_cache_dirty_bytes - data in the journal not written back yet
+ * @cache: backend instance
+ *
+ * Only written ksets count: keys still staged by the blkdev are not
+ * visible here (a flush writes them).
+ *
+ * Return: bytes.
+ */
+u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
+{
+	struct cbd_cache_kset_onmedia *kset;
+	struct cbd_cache_segment *next;
+	struct cbd_cache_pos pos;
+	struct cbd_cache_key key;
+	u32 i, hops = 0;
+	u64 bytes = 0;
+	void *buf;
+
+	buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
+	if (!buf)
+		return 0;
+
+	mutex_lock(&cache->writeback_lock);
+	pos = cache->dirty_tail;
+	for (;;) {
+		if (cbd_cache_pos_at_seg_end(&pos)) {
+			next = cbd_cache_seg_next(pos.seg);
+			if (!next || ++hops > cache->n_segs)
+				break;
+			pos.seg = next;
+			pos.off = 0;
+			continue;
+		}
+
+		kset = cbd_cache_kset_read(cache, &pos, buf);
+		if (!kset)
+			break;
+
+		for (i = 0; i < le32_to_cpu(kset->key_num); i++) {
+			if (cbd_cache_key_decode(cache, &kset->data[i], &key) &&
+			    !(key.flags & CBD_CACHE_KEY_FLAGS_CLEAN))
+				bytes += key.len;
+		}
+		cbd_cache_kset_next_pos(kset, &pos);
+	}
+	mutex_unlock(&cache->writeback_lock);
+
+	kfree(buf);
+	return bytes;
+}
+
+/**
+ * cbd_cache_writeback_init - set up the writeback of the backend instance
+ * @cache: backend instance with its segments and bdev_file
+ *
+ * Return: 0, -EINVAL (bad dirty_tail on media), -ENOMEM.
+ */
+int cbd_cache_writeback_init(struct cbd_cache *cache)
+{
+	int ret;
+
+	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->dirty_tail_pos,
+				       &cache->dirty_tail)) {
+		cbd_cache_err(cache, "invalid dirty_tail on media\n");
+		return -EINVAL;
+	}
+
+	cache->wb_kset_buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
+	if (!cache->wb_kset_buf)
+		return -ENOMEM;
+
+	ret = bioset_init(&cache->wb_bioset, 64, 0, BIOSET_NEED_BVECS);
+	if (ret) {
+		kfree(cache->wb_kset_buf);
+		cache->wb_kset_buf = NULL;
+	}
+
+	return ret;
+}
+
+/**
+ * cbd_cache_writeback_exit - stop the writeback
+ * @cache: backend instance, stopping
+ */
+void cbd_cache_writeback_exit(struct cbd_cache *cache)
+{
+	if (!cache->wb_kset_buf)
+		return;
+
+	cancel_delayed_work_sync(&cache->writeback_work);
+	bioset_exit(&cache->wb_bioset);
+	kfree(cache->wb_kset_buf);
+	cache->wb_kset_buf = NULL;
+}
