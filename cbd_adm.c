@@ -87,7 +87,7 @@ static int cbd_adm_backend_start(struct cbd_transport *cbdt,
 		.backend_id	= U32_MAX,
 		.handlers	= opts->handlers,
 	};
-	u32 seg_mb = cbdt->segment_size / CBD_MB;
+	u64 cache_segs;
 
 	if (opts->seen & KEY(BACKEND_ID)) {
 		if (!cbdt_backend_id_valid(cbdt, opts->backend_id))
@@ -95,9 +95,15 @@ static int cbd_adm_backend_start(struct cbd_transport *cbdt,
 		start.backend_id = opts->backend_id;
 	}
 
-	/* cache_size is in MiB; the cache is made of whole segments */
-	if (opts->cache_size)
-		start.cache_segs = DIV_ROUND_UP(opts->cache_size, seg_mb);
+	/*
+	 * cache_size is in MiB; the cache is made of whole segments.  In u64:
+	 * rounding U32_MAX up must not wrap to "no cache".
+	 */
+	cache_segs = DIV_ROUND_UP_ULL((u64)opts->cache_size,
+				      cbdt->segment_size / CBD_MB);
+	if (cache_segs > cbdt->segment_num)
+		return -ENOSPC;
+	start.cache_segs = cache_segs;
 
 	return cbd_backend_start(cbdt, &start);
 }
