@@ -170,7 +170,7 @@ ENOENT op=backend-start,path=$NOPE
 ENOENT op=backend-start,path=/dev/pmem9
 ANYERR op=backend-start,path=/dev/null
 ANYERR op=backend-start,path=/
-ANYERR op=backend-start,path=vda
+ANYERR op=backend-start,path=${CBD_DISK#/dev/}
 EBUSY op=backend-start,path=$CBD_PMEM
 EBUSY op=backend-start,path=$CBD_DISK
 EBUSY op=backend-start,path=$CBD_DISK,backend_id=$B
@@ -263,7 +263,7 @@ cbd_check "kernel log clean after $ROWS bad commands" cbd_klog_clean
 cbd_check "backend-stop $B" cbd_backend_stop "$B"
 if cbd_start_pair 2; then
 	ktap_test_pass "backend-start + dev-start (2 queues)"
-	cbd_io_check "fio verify 16M on /dev/$CBD_LAST_CBD" \
+	cbd_check "fio verify 16M on /dev/$CBD_LAST_CBD" \
 		cbd_fio_verify "/dev/$CBD_LAST_CBD" 16M --iodepth=16 --bsrange=4k-64k
 	cbd_check "dev-stop + backend-stop" cbd_stop_pair
 else

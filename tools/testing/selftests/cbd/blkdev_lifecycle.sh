@@ -64,29 +64,20 @@ for q in 1 2 4; do
 	cbd_check "$q channel segments for blkdev$id (got $chans)" test "$chans" = "$q"
 	cbd_expect "$ADM" "op=dev-start,backend_id=$B,queues=1" EBUSY \
 		"second dev-start on backend$B (one blkdev per backend) -> EBUSY"
-	cbd_io_check "I/O on $d" cbd_fio_verify "/dev/$d" 4M --iodepth=16
+	cbd_check "I/O on $d" cbd_fio_verify "/dev/$d" 4M --iodepth=16
 	cbd_check "dev-stop $d" cbd_dev_stop "$id"
 	cbd_check "/dev/$d is gone" cbd_wait_for 5 test ! -b "/dev/$d"
 done
 
-# --- dev-stop of a mounted (or, without block I/O, just opened) device,
-# then force.
+# --- dev-stop of a mounted device, then force.
 mkdir -p "$CBD_MNT"
 if cbd_dev_start "$B" 2; then
 	d=$CBD_LAST_CBD id=$CBD_LAST_DEV_ID
-	hold=
-	if ! cbd_io_ok; then
-		ktap_print_msg "holding /dev/$d open instead of mounting it: $CBD_IO_SKIP_MSG"
-		exec 7<"/dev/$d" && hold=fd
-	elif mke2fs -q -F -t ext4 "/dev/$d" && cbd_mount ext4 "/dev/$d" "$CBD_MNT"; then
-		hold=mount
+	if mke2fs -q -F -t ext4 "/dev/$d" && cbd_mount ext4 "/dev/$d" "$CBD_MNT"; then
 		dd if=/dev/urandom of="$CBD_MNT/file" bs=1M count=2 status=none
-	fi
-	if [ -n "$hold" ]; then
-		cbd_expect "$ADM" "op=dev-stop,dev_id=$id" EBUSY "dev-stop while ${hold/fd/open} -> EBUSY"
+		cbd_expect "$ADM" "op=dev-stop,dev_id=$id" EBUSY "dev-stop while mounted -> EBUSY"
 		cbd_check "$d still there after refused dev-stop" test -b "/dev/$d"
-		[ "$hold" = mount ] &&
-			cbd_check "fs still usable" dd if="$CBD_MNT/file" of=/dev/null bs=1M status=none
+		cbd_check "fs still usable" dd if="$CBD_MNT/file" of=/dev/null bs=1M status=none
 
 		# The *-clear commands refuse live objects.
 		cbd_expect "$ADM" "op=dev-clear,dev_id=$id" EBUSY "dev-clear of a running blkdev -> EBUSY"
@@ -100,20 +91,15 @@ if cbd_dev_start "$B" 2; then
 		else
 			ktap_test_fail "no channel segment found for blkdev$id"
 		fi
-		[ "$hold" = mount ] &&
-			cbd_check "fs still usable after the refused clears" \
-				dd if="$CBD_MNT/file" of=/dev/null bs=1M status=none
+		cbd_check "fs still usable after the refused clears" \
+			dd if="$CBD_MNT/file" of=/dev/null bs=1M status=none
 
 		t0=$SECONDS
-		cbd_expect "$ADM" "op=dev-stop,dev_id=$id,force=1" OK "dev-stop force=1 while ${hold/fd/open}"
+		cbd_expect "$ADM" "op=dev-stop,dev_id=$id,force=1" OK "dev-stop force=1 while mounted"
 		cbd_check "force dev-stop returned quickly ($((SECONDS - t0))s)" test $((SECONDS - t0)) -lt 30
 		cbd_check "/sys/block/$d is gone" cbd_wait_for 10 test ! -e "/sys/block/$d"
-		if [ "$hold" = mount ]; then
-			umount "$CBD_MNT" 2>/dev/null || umount -l "$CBD_MNT" 2>/dev/null
-			cbd_check "dead fs unmounted" eval "! grep -q ' $CBD_MNT ' /proc/mounts"
-		else
-			exec 7<&-
-		fi
+		umount "$CBD_MNT" 2>/dev/null || umount -l "$CBD_MNT" 2>/dev/null
+		cbd_check "dead fs unmounted" eval "! grep -q ' $CBD_MNT ' /proc/mounts"
 	else
 		ktap_test_fail "mke2fs -t ext4 + mount /dev/$d"
 		cbd_dev_stop "$id" force
@@ -133,7 +119,7 @@ fi
 
 # The backend is free again: a new blkdev works.
 if cbd_dev_start "$B" 1; then
-	cbd_io_check "I/O on a new blkdev after force stop" cbd_fio_verify "/dev/$CBD_LAST_CBD" 4M
+	cbd_check "I/O on a new blkdev after force stop" cbd_fio_verify "/dev/$CBD_LAST_CBD" 4M
 	cbd_check "dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
 else
 	ktap_test_fail "dev-start after force stop"

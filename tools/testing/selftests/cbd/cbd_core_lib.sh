@@ -14,7 +14,6 @@
 # this host has on any transport and is safe to call from an EXIT trap.
 
 CBD_TID=${CBD_TID:-0}
-CBD_DISK2=${CBD_DISK2:-/dev/vdb}
 CBD_WRITE_BIN=${CBD_WRITE_BIN:-$CBD_LIB_DIR/cbd_write}
 CBD_MNT=${CBD_MNT:-/mnt/cbd-test}
 
@@ -382,9 +381,10 @@ cbd_backend_stop_quiet() {
 	return 1
 }
 
-# Install the cleanup as EXIT trap (the test's own cleanup runs first).
+# Install the cleanup as EXIT trap (the test's own cleanup runs first):
+# CBD objects, then the loop devices of cbd_setup_disks.
 cbd_trap_cleanup() {
-	trap 'cbd_cleanup_all >/dev/null 2>&1' EXIT
+	trap 'cbd_cleanup_all >/dev/null 2>&1; cbd_release_disks >/dev/null 2>&1' EXIT
 }
 
 # ---------------------------------------------------------------- kernel
@@ -436,6 +436,10 @@ cbd_finish() {
 	else
 		ktap_test_fail "cleanup: all local blkdevs, backends and transports removed"
 	fi
+	if [ -n "$CBD_LOOPS" ]; then
+		local loops=$CBD_LOOPS
+		cbd_check "cleanup: loop devices$loops detached" cbd_release_disks
+	fi
 	cbd_kernel_healthy_since_mark
 	ktap_set_plan $((KTAP_TESTNO - 1))
 	ktap_print_totals
@@ -468,7 +472,8 @@ cbd_file_is() {
 	return 1
 }
 
-# Common start of every core test: header, root, pmem, module, trap.
+# Common start of every core test: header, root, pmem, module, trap,
+# backing disks (loop devices on emulated CXL, see cbd_setup_disks).
 cbd_core_begin() {
 	ktap_print_header
 	cbd_require_root
@@ -477,6 +482,7 @@ cbd_core_begin() {
 	cbd_have_bus || ktap_exit_fail_msg "no $CBD_BUS/transport_register"
 	cbd_trap_cleanup
 	cbd_cleanup_all >/dev/null 2>&1
+	cbd_setup_disks || ktap_exit_fail_msg "cannot set up the backing disks"
 }
 
 # ---------------------------------------------------------------- data
@@ -532,36 +538,10 @@ cbd_expected_hw_queues() {
 	echo $(( $1 < cpus ? $1 : cpus ))
 }
 
-# ---------------------------------------------------------------- QEMU CXL
+# ---------------------------------------------------------------- block I/O
 
-# QEMU (7.2 at least) cannot DMA from emulated CXL type-3 memory: it is
-# MMIO, and a virtio request whose buffer lies there needs the single
-# one-page bounce buffer, so a multi-page backend bio (zero-copy from the
-# channel data pages) never completes ("virtio: bogus descriptor or out
-# of resources" in QEMU's log) and the blkdev I/O hangs for good.  Tests
-# skip block I/O through /dev/cbdX in that setup (run them with
-# PMEM=nvdimm); CBD_IO_ON_EMULATED_CXL=1 forces it.  Real CXL memory and
-# emulated NVDIMMs are plain RAM to DMA.
-cbd_io_ok() {
-	[ "${CBD_IO_ON_EMULATED_CXL:-0}" = 1 ] && return 0
-	[ "$(cat /sys/class/dmi/id/sys_vendor 2>/dev/null)" = QEMU ] || return 0
-	case "$(readlink -f "/sys/block/$(basename "$CBD_PMEM")")" in
-	*/cxl*|*ACPI0017*) return 1 ;;
-	esac
-	return 0
-}
-CBD_IO_SKIP_MSG="block I/O through cbd on QEMU-emulated CXL memory (QEMU cannot DMA from it; use PMEM=nvdimm)"
-
-# cbd_io_check DESC CMD...: cbd_check, or a SKIP when cbd_io_ok says no.
-cbd_io_check() {
-	if cbd_io_ok; then
-		cbd_check "$@"
-	else
-		ktap_test_skip "$1: $CBD_IO_SKIP_MSG"
-	fi
-}
-
-# Skip a whole test that is all about block I/O.
-cbd_require_io() {
-	cbd_io_ok || ktap_exit_skip "$CBD_IO_SKIP_MSG"
-}
+# Block I/O through /dev/cbdX runs everywhere now: on QEMU-emulated CXL
+# the backends sit on loop devices (cbd_setup_disks in cbd_lib.sh).  A
+# no-op kept for the cache tests still being written that call it; drop
+# it once none does.
+cbd_require_io() { :; }

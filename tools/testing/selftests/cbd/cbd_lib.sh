@@ -9,6 +9,10 @@
 # Environment understood by the helpers:
 #   CBD_PMEM   pmem device for the transport (default /dev/pmem0)
 #   CBD_DISK   backing disk for backends (default /dev/vda)
+#   CBD_DISK2  a second disk, optional (default /dev/vdb)
+#   CBD_CXL_LOOP  auto (default): on QEMU-emulated CXL, back the backends
+#              with loop devices over CBD_DISK/CBD_DISK2 (cbd_setup_disks);
+#              0: never; 1: always (also on nvdimm, to test the helper)
 #   CBD_KO     module file to insmod (default: cbd.ko at the top of the
 #              source tree if it exists, else "modprobe cbd")
 
@@ -26,6 +30,7 @@ CBD_TAINT_ALLOWED=12288
 CBD_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CBD_PMEM=${CBD_PMEM:-/dev/pmem0}
 CBD_DISK=${CBD_DISK:-/dev/vda}
+CBD_DISK2=${CBD_DISK2:-/dev/vdb}
 CBD_BUS=/sys/bus/cbd
 
 KTAP_TESTNO=1
@@ -258,6 +263,88 @@ cbd_require_pmem() {
 
 cbd_require_disk() {
 	[ -b "$CBD_DISK" ] || ktap_exit_skip "no backing disk $CBD_DISK (set CBD_DISK=)"
+}
+
+# ---------------------------------------------------------------- disks
+
+# QEMU (7.2, and 10 with x-max-bounce-buffer-size) cannot DMA between a
+# virtio disk and emulated CXL type-3 memory: that memory is MMIO to QEMU,
+# every request touching it needs the bounce buffer, and the backend's
+# zero-copy bios on the channel pages never complete ("virtio: bogus
+# descriptor or out of resources" in QEMU's log).  Real CXL memory and
+# emulated NVDIMMs are plain RAM to DMA.  So on emulated CXL the backends
+# run on a loop device with buffered I/O over each virtio disk: loop copies
+# with the CPU into the page cache of /dev/vdX, which then does ordinary DMA
+# from RAM.  Data still lands on /dev/vdX, and a flush on the loop device
+# becomes an fsync of /dev/vdX, i.e. a flush request on the virtio disk.
+#
+# cbd_setup_disks sets CBD_DISK/CBD_DISK2 to the loop devices (once per
+# test) and CBD_DISK_LOWER/CBD_DISK2_LOWER to the disks under them (equal
+# to CBD_DISK/CBD_DISK2 when no loop is used); cbd_release_disks detaches
+# the loops again.
+CBD_DISK_LOWER=$CBD_DISK
+CBD_DISK2_LOWER=$CBD_DISK2
+CBD_LOOPS=
+CBD_DISKS_DECIDED=0
+
+# True if CBD_PMEM is CXL memory emulated by QEMU.
+cbd_pmem_on_emulated_cxl() {
+	[ "$(cat /sys/class/dmi/id/sys_vendor 2>/dev/null)" = QEMU ] || return 1
+	case "$(readlink -f "/sys/block/$(basename "$CBD_PMEM")")" in
+	*/cxl*|*ACPI0017*) return 0 ;;
+	esac
+	return 1
+}
+
+# Loop devices attached to block device $1.
+cbd_loops_over() {
+	losetup -n -O NAME -j "$1" 2>/dev/null
+}
+
+# cbd_setup_disks: decide CBD_DISK/CBD_DISK2 (see above).  Returns
+# non-zero, with a message, if a loop device cannot be set up.
+cbd_setup_disks() {
+	local var dev loop l
+	[ "$CBD_DISKS_DECIDED" = 1 ] && return 0
+	CBD_DISKS_DECIDED=1
+	case "${CBD_CXL_LOOP:-auto}" in
+	0) return 0 ;;
+	1) ;;
+	*) cbd_pmem_on_emulated_cxl || return 0 ;;
+	esac
+	modprobe -q loop 2>/dev/null
+	for var in CBD_DISK CBD_DISK2; do
+		dev=${!var}
+		[ -b "$dev" ] || continue
+		# loops left over by a test that was killed
+		for l in $(cbd_loops_over "$dev"); do
+			losetup -d "$l" 2>/dev/null
+		done
+		if ! loop=$(losetup --direct-io=off -f --show "$dev" 2>&1); then
+			ktap_print_msg "losetup --direct-io=off -f --show $dev: $loop"
+			return 1
+		fi
+		CBD_LOOPS="$CBD_LOOPS $loop"
+		printf -v "${var}_LOWER" '%s' "$dev"
+		printf -v "$var" '%s' "$loop"
+		ktap_print_msg "emulated CXL: backend on $loop over $dev (QEMU cannot DMA into emulated CXL memory)"
+	done
+}
+
+# cbd_release_disks: detach the loop devices of cbd_setup_disks (call it
+# after the backends are stopped).  Returns non-zero if one is still bound.
+cbd_release_disks() {
+	local l rc=0
+	for l in $CBD_LOOPS; do
+		losetup -d "$l" 2>/dev/null
+		cbd_wait_for 5 test ! -e "/sys/block/${l#/dev/}/loop/backing_file" || {
+			ktap_print_msg "$l is still bound to $(cat "/sys/block/${l#/dev/}/loop/backing_file" 2>/dev/null)"
+			rc=1
+		}
+	done
+	[ "$rc" = 0 ] || return 1
+	CBD_LOOPS=
+	CBD_DISK=$CBD_DISK_LOWER CBD_DISK2=$CBD_DISK2_LOWER CBD_DISKS_DECIDED=0
 }
 
 # ---------------------------------------------------------------- transport

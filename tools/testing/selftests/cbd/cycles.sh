@@ -44,7 +44,7 @@ one_cycle() {
 		return 1
 	fi
 	local off=$(( (n * 3) % 900 ))
-	if cbd_io_ok && ! cycle_io "$off"; then
+	if ! cycle_io "$off"; then
 		ktap_print_msg "cycle $n: write/read-back at ${off}M failed"
 		cbd_cleanup_all >/dev/null
 		return 1

@@ -18,7 +18,6 @@ SIZE=${CBD_FIO_SIZE:-64M}
 
 cbd_core_begin
 cbd_require_disk
-cbd_require_io
 command -v fio >/dev/null || ktap_exit_skip "fio not installed"
 cbd_setup_transport
 

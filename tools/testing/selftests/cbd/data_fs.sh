@@ -5,7 +5,8 @@
 # record their checksums, unmount, fsck must be clean (e2fsck -fn,
 # xfs_repair -n), remount and compare.  Then raw patterns written through
 # /dev/cbdX at a few offsets are found byte-identical on the backing disk
-# after dev-stop and backend-stop.
+# after dev-stop and backend-stop (and on the disk under the loop device
+# on emulated CXL, see cbd_setup_disks).
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
@@ -13,7 +14,6 @@ set -u
 
 cbd_core_begin
 cbd_require_disk
-cbd_require_io
 cbd_setup_transport
 
 cbd_start_pair 2 || ktap_exit_fail_msg "backend-start + dev-start on $CBD_DISK"
@@ -97,6 +97,9 @@ cbd_check "patterns read back through $DEV" readback "$DEV" iflag=direct
 cbd_check "sync $DEV" sync "$DEV"
 cbd_check "dev-stop + backend-stop" cbd_stop_pair
 cbd_check "patterns identical on $CBD_DISK" readback "$CBD_DISK" iflag=direct
+# With a loop device in between (emulated CXL): also on the disk under it.
+[ "$CBD_DISK" = "$CBD_DISK_LOWER" ] ||
+	cbd_check "patterns identical on $CBD_DISK_LOWER" readback "$CBD_DISK_LOWER" iflag=direct
 rm -f "$PAT".* "$SUMS"
 
 cbd_finish

@@ -5,6 +5,10 @@
 # advertises a write cache and FUA, so fsync/O_SYNC on it must show up as
 # flush requests on the backing disk.  Counted with field 16 ("flush
 # I/Os", Documentation/block/stat.rst) of /sys/block/<disk>/stat.
+# On QEMU-emulated CXL the backend sits on a buffered loop device over the
+# virtio disk (cbd_setup_disks): the flushes are counted on the virtio
+# disk as before and on the loop device too (loop turns a flush into an
+# fsync of its backing block device, which flushes the virtio disk).
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
@@ -14,11 +18,13 @@ N=${CBD_FLUSH_N:-100}
 
 cbd_core_begin
 cbd_require_disk
-cbd_require_io
 command -v fio >/dev/null || ktap_exit_skip "fio not installed"
-BDISK=$(basename "$(readlink -f "$CBD_DISK")")
+BDISK=$(basename "$(readlink -f "$CBD_DISK_LOWER")")
 [ "$(cat "/sys/block/$BDISK/queue/write_cache")" = "write back" ] ||
-	ktap_exit_skip "$CBD_DISK has no volatile write cache: flushes never reach it"
+	ktap_exit_skip "$CBD_DISK_LOWER has no volatile write cache: flushes never reach it"
+# the loop device between, if any
+LDISK=
+[ "$CBD_DISK" = "$CBD_DISK_LOWER" ] || LDISK=$(basename "$(readlink -f "$CBD_DISK")")
 cbd_setup_transport
 
 cbd_start_pair 1 || ktap_exit_fail_msg "backend-start + dev-start on $CBD_DISK"
@@ -27,21 +33,26 @@ D=$CBD_LAST_CBD
 flushes() { awk '{print $16}' "/sys/block/$1/stat"; }
 
 # expect_flushes DESC CMIN MIN CMD...: run CMD; /dev/cbdX must see at
-# least CMIN flush requests meanwhile and the backing disk at least MIN.
-# (A FUA write is not a flush request on /dev/cbdX, but the backing
-# virtio disk has no FUA, so the block layer turns it into a flush there.)
+# least CMIN flush requests meanwhile and the backing disk (and the loop
+# device on it, if any) at least MIN.  (A FUA write is not a flush request
+# on /dev/cbdX, but neither the virtio disk nor loop has FUA, so the block
+# layer turns it into a flush there.)
 expect_flushes() {
-	local desc=$1 cmin=$2 min=$3 b0 c0 b1 c1
+	local desc=$1 cmin=$2 min=$3 b0 c0 l0=0 b1 c1 l1=0
 	shift 3
 	b0=$(flushes "$BDISK") c0=$(flushes "$D")
+	[ -z "$LDISK" ] || l0=$(flushes "$LDISK")
 	if ! "$@"; then
 		ktap_test_fail "$desc: command failed"
 		return 1
 	fi
 	b1=$(flushes "$BDISK") c1=$(flushes "$D")
-	ktap_print_msg "$desc: $D flushes +$((c1 - c0)) (want >= $cmin), $BDISK flushes +$((b1 - b0)) (want >= $min)"
+	[ -z "$LDISK" ] || l1=$(flushes "$LDISK")
+	ktap_print_msg "$desc: $D flushes +$((c1 - c0)) (want >= $cmin),${LDISK:+ $LDISK flushes +$((l1 - l0)) (want >= $min),} $BDISK flushes +$((b1 - b0)) (want >= $min)"
 	[ "$cmin" = 0 ] ||
 		cbd_check "$desc: $D received >= $cmin flushes" test $((c1 - c0)) -ge "$cmin"
+	[ -z "$LDISK" ] ||
+		cbd_check "$desc: $LDISK received >= $min flushes" test $((l1 - l0)) -ge "$min"
 	cbd_check "$desc: $BDISK received >= $min flushes" test $((b1 - b0)) -ge "$min"
 }
 

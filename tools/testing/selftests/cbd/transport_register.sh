@@ -151,7 +151,7 @@ reg_fails "format=1 without force on a formatted pmem" "$GOOD,format=1" EEXIST
 
 # ---------------------------------------------------------------- bad requests
 
-reg_fails "/dev/vda (not pmem)" "path=$CBD_DISK,hostname=node-1,format=1,force=1" EINVAL
+reg_fails "$CBD_DISK (not pmem)" "path=$CBD_DISK,hostname=node-1,format=1,force=1" EINVAL
 reg_fails "missing path" "hostname=node-1,format=1,force=1" EINVAL
 reg_fails "missing hostname" "path=$CBD_PMEM,format=1,force=1" EINVAL
 reg_fails "unknown option" "$GOOD,format=1,force=1,bogus=1" EINVAL
