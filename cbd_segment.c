@@ -259,8 +259,8 @@ static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
 			  bool to_bio)
 {
 	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
+	struct bio_vec bv, part;
 	struct bvec_iter iter;
-	struct bio_vec bv;
 
 	for (; bio && data_len; bio = bio->bi_next) {
 		bio_for_each_segment(bv, bio, iter) {
@@ -268,12 +268,14 @@ static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
 				bio_off -= bv.bv_len;
 				continue;
 			}
-			bv.bv_offset += bio_off;
-			bv.bv_len = min(bv.bv_len - bio_off, data_len);
+			/* not bv itself: the iterator advances by bv.bv_len */
+			part = bv;
+			part.bv_offset += bio_off;
+			part.bv_len = min(bv.bv_len - bio_off, data_len);
 			bio_off = 0;
 
-			data_len -= bv.bv_len;
-			if (!cbds_copy_bvec(&pos, &bv, to_bio) || !data_len)
+			data_len -= part.bv_len;
+			if (!cbds_copy_bvec(&pos, &part, to_bio) || !data_len)
 				return;
 		}
 	}
