@@ -19,6 +19,7 @@
 #include <linux/blkdev.h>
 
 #include "cbd_handler.h"
+#include "cbd_queue.h"
 
 #define CBD_HANDLER_BIO_POOL_SIZE	256
 
@@ -69,6 +70,10 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 	smp_wmb();
 	cbdc_set_compr_head(handler->channel_info, next);
 	handler->compr_head = next;
+
+	/* a blkdev on this host waits for the doorbell; a remote one polls */
+	if (!handler->polling)
+		cbd_queue_notify(channel->cbdt, channel->seg_id);
 
 	return true;
 }

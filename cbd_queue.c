@@ -23,6 +23,9 @@
 
 #include "cbd_queue.h"
 
+/* How often a queue with a local backend checks that it is alive. */
+#define CBD_QUEUE_LIVENESS_INTERVAL	HZ
+
 static u32 cbd_queue_submr_used(struct cbd_queue *cbdq)
 {
 	u32 size = cbdq->channel.submr_size;
@@ -431,13 +434,16 @@ static void cbd_queue_complete_work_fn(struct work_struct *work)
 					      struct cbd_queue, complete_work);
 	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
+	bool local = cbd_blkdev->backend;
+
 again:
 	if (!cbd_queue_complete_one(cbdq)) {
 		cbdwc_hit(&cbdq->complete_worker_cfg);
 		cond_resched();
 		goto again;
 	}
-	if (cbdwc_need_retry(&cbdq->complete_worker_cfg))
+	/* a handler on this host rings the doorbell: no need to spin */
+	if (!local && cbdwc_need_retry(&cbdq->complete_worker_cfg))
 		goto again;
 	cbdwc_miss(&cbdq->complete_worker_cfg);
 
@@ -452,8 +458,58 @@ again:
 		return;
 	}
 
-	/* no doorbell from the backend: poll while requests are in flight */
-	queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+	/*
+	 * A remote backend has no doorbell: poll while requests are in
+	 * flight.  A local one kicks us (cbd_queue_notify()); look again
+	 * now and then only to notice a dead backend.
+	 */
+	queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work,
+			   local ? CBD_QUEUE_LIVENESS_INTERVAL : 0);
+}
+
+/**
+ * cbd_queue_notify - doorbell of a local blkdev queue
+ * @cbdt: transport
+ * @seg_id: channel segment id
+ *
+ * Called by a handler on this host after it posted completions on the
+ * channel, from any context (bio end_io included).  Does nothing if no
+ * queue of this host uses the channel.
+ */
+void cbd_queue_notify(struct cbd_transport *cbdt, u32 seg_id)
+{
+	struct cbd_queue *cbdq;
+
+	rcu_read_lock();
+	cbdq = xa_load(&cbdt->local_queues, seg_id);
+	/* mod_: a pending liveness check must not delay the completion */
+	if (cbdq)
+		mod_delayed_work(cbdq->cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+	rcu_read_unlock();
+}
+
+/* Same-host queues get a doorbell from their handler. */
+static int cbd_queue_doorbell_register(struct cbd_queue *cbdq)
+{
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+	if (!cbd_blkdev->backend)
+		return 0;
+
+	return xa_insert(&cbd_blkdev->cbdt->local_queues, cbdq->channel.seg_id,
+			 cbdq, GFP_KERNEL);
+}
+
+static void cbd_queue_doorbell_unregister(struct cbd_queue *cbdq)
+{
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+	if (!cbd_blkdev->backend)
+		return;
+
+	xa_erase(&cbd_blkdev->cbdt->local_queues, cbdq->channel.seg_id);
+	/* no cbd_queue_notify() still sees us: the work can be cancelled */
+	synchronize_rcu();
 }
 
 static enum cbd_op cbd_req_op(struct request *req, blk_status_t *sts)
@@ -572,6 +628,17 @@ static void cbd_queue_channel_init(struct cbd_queue *cbdq, u32 channel_id)
 	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
 }
 
+static void cbd_queue_channel_release(struct cbd_queue *cbdq)
+{
+	struct cbd_channel_info *info = cbdq->channel_info;
+
+	/* the backend sees this and destroys its handler */
+	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
+	cbdt_flush(cbdq->cbd_blkdev->cbdt, &info->blkdev_state,
+		   sizeof(info->blkdev_state));
+	cbd_channel_exit(&cbdq->channel);
+}
+
 /**
  * cbd_queue_start - set up a queue on a fresh channel
  * @cbdq: queue with cbd_blkdev and index set
@@ -603,10 +670,17 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 	}
 
 	cbd_queue_channel_init(cbdq, channel_id);
+
+	ret = cbd_queue_doorbell_register(cbdq);
+	if (ret)
+		goto err_release_channel;
+
 	atomic_set(&cbdq->state, cbd_queue_state_running);
 
 	return 0;
 
+err_release_channel:
+	cbd_queue_channel_release(cbdq);
 err_free_extents:
 	kfree(cbdq->released_extents);
 	cbdq->released_extents = NULL;
@@ -639,19 +713,15 @@ void cbd_queue_kill(struct cbd_queue *cbdq)
  */
 void cbd_queue_stop(struct cbd_queue *cbdq)
 {
-	struct cbd_channel_info *info = cbdq->channel_info;
-
 	if (atomic_read(&cbdq->state) == cbd_queue_state_none)
 		return;
 
+	cbd_queue_doorbell_unregister(cbdq);
 	cbd_queue_kill(cbdq);
+	/* a doorbell rung after an earlier kill may have queued it again */
+	cancel_delayed_work_sync(&cbdq->complete_work);
 	atomic_set(&cbdq->state, cbd_queue_state_none);
-
-	/* the backend sees this and destroys its handler */
-	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
-	cbdt_flush(cbdq->cbd_blkdev->cbdt, &info->blkdev_state,
-		   sizeof(info->blkdev_state));
-	cbd_channel_exit(&cbdq->channel);
+	cbd_queue_channel_release(cbdq);
 
 	kfree(cbdq->released_extents);
 	cbdq->released_extents = NULL;

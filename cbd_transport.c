@@ -1014,12 +1014,16 @@ static struct cbd_transport *cbdt_alloc(const char *path)
 	spin_lock_init(&cbdt->lock);
 	INIT_LIST_HEAD(&cbdt->backends);
 	INIT_LIST_HEAD(&cbdt->blkdevs);
+	xa_init(&cbdt->local_queues);
 	return cbdt;
 }
 
 /* Only for a transport whose device was never initialised. */
 static void cbdt_free(struct cbd_transport *cbdt)
 {
+	/* every queue removed itself at dev-stop */
+	WARN_ON_ONCE(!xa_empty(&cbdt->local_queues));
+	xa_destroy(&cbdt->local_queues);
 	ida_free(&cbd_transport_ida, cbdt->id);
 	kfree(cbdt);
 }

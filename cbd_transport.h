@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 
 #include "cbd_base.h"
 
@@ -150,6 +151,8 @@ struct cbd_obj_container {
  * @backends_dev: sysfs container cbd_backends
  * @blkdevs_dev: sysfs container cbd_blkdevs
  * @segments_dev: sysfs container cbd_segments
+ * @local_queues: blkdev queues of this host by channel segment id, so that
+ *	a handler on this host can ring their doorbell; readers use RCU
  *
  * The geometry copies are checked against the mapped size at registration;
  * all slot lookups use them, never the shared header, which any host (or
@@ -164,6 +167,7 @@ struct cbd_transport {
 	spinlock_t lock;	/* protects backends, blkdevs */
 	struct list_head backends;
 	struct list_head blkdevs;
+	struct xarray local_queues;
 
 	struct cbd_host *host;
 
