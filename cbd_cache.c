@@ -240,7 +240,8 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
  * @err: the error when NULL is returned
  *
  * Return: the instance, or NULL with *@err = -EINVAL (bad sizes or media),
- * -ENOENT (not enough free segments), -EIO (corrupt journal), -ENOMEM.
+ * -ENOSPC (more segments than the transport has), -ENOENT (not enough
+ * free segments), -EIO (corrupt journal), -ENOMEM.
  */
 struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 				  struct cbd_cache_opts *opts, int *err)
@@ -250,9 +251,14 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 	int ret;
 
 	if (!n_segs || opts->n_paral > CBD_CACHE_PARAL_MAX ||
-	    n_segs < opts->n_paral * CBD_CACHE_SEGS_EACH_PARAL ||
-	    n_segs > cbdt->segment_num) {
+	    n_segs < opts->n_paral * CBD_CACHE_SEGS_EACH_PARAL) {
 		*err = -EINVAL;
+		return NULL;
+	}
+	if (n_segs > cbdt->segment_num) {
+		cbdt_err(cbdt, "cache of %u segments, the transport has %u\n",
+			 n_segs, cbdt->segment_num);
+		*err = -ENOSPC;
 		return NULL;
 	}
 
@@ -369,27 +375,58 @@ static ssize_t gc_percent_show(struct device *dev, struct device_attribute *attr
 			  le16_to_cpu(READ_ONCE(cbd_cache_dev_info(dev)->gc_percent)));
 }
 
+/**
+ * cbd_cache_parse_gc_percent - parse a gc_percent value written by a user
+ * @buf: the string
+ * @val: result, 0 .. CBD_CACHE_GC_PERCENT_MAX
+ *
+ * Return: 0, -EINVAL or -ERANGE.
+ */
+int cbd_cache_parse_gc_percent(const char *buf, u16 *val)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(buf, 10, &v);
+	if (ret)
+		return ret;
+	if (v > CBD_CACHE_GC_PERCENT_MAX)
+		return -EINVAL;
+
+	*val = v;
+	return 0;
+}
+
+/**
+ * cbd_cache_set_gc_percent - store gc_percent on media
+ * @cbdt: transport
+ * @info: cache description
+ * @val: 0 .. CBD_CACHE_GC_PERCENT_MAX
+ *
+ * Persisted (decision 13): both instances read it from media.
+ */
+void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
+			      struct cbd_cache_info *info, u16 val)
+{
+	WRITE_ONCE(info->gc_percent, cpu_to_le16(val));
+	cbdt_flush(cbdt, &info->gc_percent, sizeof(info->gc_percent));
+}
+
 static ssize_t gc_percent_store(struct device *dev, struct device_attribute *attr,
 				const char *buf, size_t size)
 {
-	struct cbd_cache_info *info = cbd_cache_dev_info(dev);
-	unsigned int val;
+	u16 val;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	ret = kstrtouint(buf, 10, &val);
+	ret = cbd_cache_parse_gc_percent(buf, &val);
 	if (ret)
 		return ret;
-	if (val > CBD_CACHE_GC_PERCENT_MAX)
-		return -EINVAL;
 
-	/* persisted: both instances read it from media */
-	WRITE_ONCE(info->gc_percent, cpu_to_le16(val));
-	cbdt_flush(cbd_cache_dev_backend(dev)->cbdt, &info->gc_percent,
-		   sizeof(info->gc_percent));
-
+	cbd_cache_set_gc_percent(cbd_cache_dev_backend(dev)->cbdt,
+				 cbd_cache_dev_info(dev), val);
 	return size;
 }
 static DEVICE_ATTR_ADMIN_RW(gc_percent);

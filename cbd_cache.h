@@ -88,6 +88,9 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 void cbd_cache_destroy(struct cbd_cache *cache);
 int cbd_cache_writeback_drain(struct cbd_cache *cache);
 int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);
+int cbd_cache_parse_gc_percent(const char *buf, u16 *val);
+void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
+			      struct cbd_cache_info *info, u16 val);
 
 /* backend<N>/cache: sysfs device type (attributes and an empty release) */
 extern const struct device_type cbd_cache_type;

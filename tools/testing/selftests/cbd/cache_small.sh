@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Smallest legal cache under a write-heavy load (spec §10.12, §10.14;
+# decision 10): 4 queues need at least 16 segments (cache_size=256); fio
+# writes twice the cache size with 4 jobs at iodepth 16 and verifies it,
+# so writes must wait for GC, which waits for the writeback, many times.
+# The device must keep making progress (no deadlock, no livelock) and the
+# data must verify.  Needs a transport of at least 1 GiB.
+#
+# CBD_SMALL_SIZE (default 128M): bytes per job (4 jobs).
+
+set -u
+. "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
+. "$(dirname "$0")/cbd_cache_lib.sh"
+
+SIZE=${CBD_SMALL_SIZE:-128M}
+
+cbd_core_begin
+cbd_require_disk
+cbd_require_io
+command -v fio >/dev/null || ktap_exit_skip "fio not installed"
+cbd_setup_transport
+
+cbd_backend_start "$CBD_DISK" ",cache_size=256" ||
+	ktap_exit_fail_msg "backend-start with cache_size=256"
+B=$CBD_LAST_BACKEND
+cbd_check "cache_size=256 -> 16 segments" cbd_file_is "$(cbd_cache_dir "$B")/cache_segs" 16
+cbd_dev_start "$B" 4 || ktap_exit_fail_msg "dev-start queues=4"
+DEV=/dev/$CBD_LAST_CBD
+
+gc0=$(cbd_cache_stat "$B" gc_pos)
+t0=$SECONDS
+cbd_check "4 jobs x $SIZE randwrite (2x the cache) + verify" \
+	cbd_fio small --name=small --filename="$DEV" --size="$SIZE" \
+	--offset_increment="$SIZE" --numjobs=4 --direct=1 --ioengine=libaio \
+	--verify=crc32c --do_verify=1 --rw=randwrite --bsrange=4k-256k \
+	--iodepth=16 --randrepeat=0
+ktap_print_msg "fio: $((SECONDS - t0))s; stats: $(tr '\n' ' ' < "$(cbd_cache_dir "$B")/stats")"
+cbd_check "GC moved (gc_pos $gc0 -> $(cbd_cache_stat "$B" gc_pos))" \
+	test "$(cbd_cache_stat "$B" gc_pos)" != "$gc0"
+cbd_check "used_segs <= cache_segs" \
+	test "$(cat "$(cbd_cache_dir "$B")/used_segs")" -le 16
+cbd_check "writes in second pass still verify" \
+	cbd_fio small2 --name=small2 --filename="$DEV" --size="$SIZE" \
+	--offset_increment="$SIZE" --numjobs=4 --direct=1 --ioengine=libaio \
+	--verify=crc32c --do_verify=1 --rw=write --bsrange=512-1M \
+	--iodepth=32 --randrepeat=0
+cbd_check "dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
+cbd_check "backend-stop (writes back everything)" cbd_backend_stop "$B"
+
+cbd_finish
