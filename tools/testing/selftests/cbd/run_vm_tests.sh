@@ -8,8 +8,8 @@
 #
 # Environment (besides everything vm.sh understands, e.g. PMEM=, PMEM_SIZE=,
 # DISKS=, VERBOSE=1, KEEP=1):
-#   PMEM_MODES="cxl nvdimm"   run the whole list once per memory type
-#                             (default: $PMEM, i.e. cxl)
+#   PMEM_MODES="cxl nvdimm"   run the list once per memory type (default:
+#                             "cxl nvdimm", or just $PMEM when PMEM= is set)
 #   VM_PER_TEST=1             boot one VM per test instead of one per list
 #   MULTI=0                   skip the multi-guest tests (MULTI_TESTS, run
 #                             in two guests on the same memory; default on
@@ -26,6 +26,13 @@ set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=vm.sh
 . "$DIR/vm.sh"
+
+# Defaults of the suite (vm.sh alone defaults to one 1G disk, no pmem1):
+# two disks of different sizes (backend_lifecycle.sh's size-mismatch case,
+# adm_bad_input.sh's mounted disk) and a small second pmem.
+DISKS=${DISKS:-1G 512M}
+PMEM2_SIZE=${PMEM2_SIZE-256M}
+PMEM_MODES=${PMEM_MODES:-${PMEM:-cxl nvdimm}}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
 	vm_log "building cbd.ko"
@@ -73,8 +80,11 @@ run_group() {
 	[ "$rc" = 0 ] || failed_runs+=("$PMEM/$name: $VM_RUN_DIR")
 }
 
-for mode in ${PMEM_MODES:-${PMEM:-cxl}}; do
+PMEM2_WANTED=$PMEM2_SIZE
+for mode in $PMEM_MODES; do
 	PMEM=$mode
+	PMEM2_SIZE=$PMEM2_WANTED
+	[ "$mode" != memmap ] || PMEM2_SIZE=	# memmap has no second device
 	vm_defaults
 	if [ "${VM_PER_TEST:-0}" = 1 ]; then
 		for t in "${TESTS[@]}"; do

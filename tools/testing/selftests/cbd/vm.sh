@@ -38,6 +38,9 @@
 #   VERBOSE=1              stream the kernel console instead of the KTAP
 #   VM_PLAIN=1             stream only the tests' own output (demo)
 #   KEEP=1                 keep the run directory even on success
+#   CBD_CXL_LOOP=auto|0|1  guest side, see below: loop devices under the
+#                          backends on emulated CXL (auto), never, always
+#   BENCH_RUNTIME, DEMO_FIO_RUNTIME  passed to bench_guest.sh/demo_guest.sh
 #   CBD_CACHE              setup cache (default ~/.cache/cbd)
 #
 # Notes on the emulated memory (QEMU 7.2, Linux 6.12):
@@ -56,6 +59,18 @@
 #  - memmap: guest RAM, DAX-capable as a raw namespace; nothing persists.
 #  - Under TCG, block I/O on CXL pmem is several times slower than on
 #    nvdimm (MMIO emulation): ~1k IOPS 4k random reads.
+#  - QEMU cannot DMA between virtio-blk and emulated CXL memory (it is
+#    MMIO to QEMU; requests touching it need the bounce buffer, which is
+#    too small: "virtio: bogus descriptor or out of resources" in
+#    qemu.err, and the request never completes; QEMU 10 with
+#    x-max-bounce-buffer-size=1G fails the same way).  The CBD backend's
+#    bios point at the channel pages in the transport memory, so on cxl
+#    the tests and the demo run the backend on a buffered loop device over
+#    each virtio disk (losetup --direct-io=off; cbd_setup_disks in
+#    cbd_lib.sh): the CPU copies into the page cache of /dev/vdX, which is
+#    written by DMA from RAM, and flushes on the loop become fsyncs, i.e.
+#    flushes of /dev/vdX.  CBD_CXL_LOOP=0 turns this off.  Not needed on
+#    nvdimm/memmap (RAM to QEMU) or on real CXL hardware.
 #
 # Exit status: 0 if every test passed and the kernel stayed healthy (no
 # panic, hang, WARNING/BUG/Oops/lockdep/KASAN splat, taint beyond O+E),
@@ -253,7 +268,10 @@ vm_build_initrd() {
 		rm -f "$mdir/extra/cbd.ko"
 	) 9>"$base/lock"
 
-	[ -z "${BENCH_RUNTIME:-}" ] || echo "export BENCH_RUNTIME='$BENCH_RUNTIME'" >> "$ov/cbd/run.conf"
+	# guest-side settings passed through when set
+	for v in BENCH_RUNTIME DEMO_FIO_RUNTIME CBD_CXL_LOOP; do
+		[ -z "${!v:-}" ] || echo "export $v='${!v}'" >> "$ov/cbd/run.conf"
+	done
 	cat >> "$ov/cbd/run.conf" <<-EOF
 	VM_PMEM='$PMEM'
 	VM_PMEM2='${PMEM2_SIZE:+1}'
