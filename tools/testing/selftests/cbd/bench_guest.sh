@@ -4,8 +4,11 @@
 # Benchmark inside the VM (or on a real machine, as root): fio on the raw
 # pmem ($CBD_PMEM), on the backing disk ($CBD_DISK) and, when the driver
 # has the data path, on /dev/cbd0 (backend on $CBD_DISK with a 512 MiB pmem
-# cache).  Under QEMU/TCG the numbers only compare the paths with each
-# other; they say nothing about real hardware.
+# cache, or without one while the driver has no cache).  On QEMU-emulated
+# CXL the backend sits on a buffered loop device over the disk
+# (cbd_setup_disks), which is benchmarked too.  Under QEMU/TCG the numbers
+# only compare the paths with each other; they say nothing about real
+# hardware.
 #
 # BENCH_RUNTIME=5 (seconds per job).
 
@@ -37,6 +40,7 @@ cleanup() {
 	[ "$STARTED" -lt 2 ] || cbd_adm 0 "op=backend-stop,backend_id=0"
 	[ "$STARTED" -lt 1 ] || cbd_transport_unregister 0
 	cbd_module_unload
+	cbd_release_disks
 }
 
 # Set up /dev/cbd0; says why not if the driver cannot do it yet.
@@ -46,7 +50,10 @@ setup_cbd0() {
 	cbd_transport_register || return 1
 	STARTED=1
 	[ -e "$(cbd_transport_dir 0)/adm" ] || { echo "# /dev/cbd0: no adm yet"; return 1; }
-	cbd_adm 0 "op=backend-start,path=$CBD_DISK,cache_size=512" || return 1
+	if ! cbd_adm 0 "op=backend-start,path=$CBD_DISK,cache_size=512"; then
+		echo "# /dev/cbd0: no 512 MiB cache (not there yet?), backend without cache"
+		cbd_adm 0 "op=backend-start,path=$CBD_DISK" || return 1
+	fi
 	STARTED=2
 	cbd_adm 0 "op=dev-start,backend_id=0,queues=2" || return 1
 	STARTED=3
@@ -61,6 +68,8 @@ printf '%-12s %-14s %10s %10s %10s %10s\n' target job rd-IOPS rd-MiB/s wr-IOPS w
 rc=0
 bench_dev "$CBD_PMEM" || rc=1
 bench_dev "$CBD_DISK" || rc=1
+cbd_setup_disks || rc=1
+[ -z "$CBD_LOOPS" ] || bench_dev "$CBD_DISK" || rc=1
 if setup_cbd0; then
 	bench_dev /dev/cbd0 || rc=1
 else

@@ -24,17 +24,6 @@ DISK_BYTES=$(blockdev --getsize64 "$CBD_DISK")
 cbd_backend_start "$CBD_DISK" || ktap_exit_fail_msg "backend-start on $CBD_DISK"
 B=$CBD_LAST_BACKEND
 
-# Channel segments of blkdev $1 (prints their ids).
-channels_of() {
-	local s
-	for s in "$T"/cbd_segments/segment*; do
-		[ "$(cat "$s/type" 2>/dev/null)" = channel ] || continue
-		grep -qx "channel blkdev id: $1" "$s/detail" 2>/dev/null || continue
-		grep -qx "channel backend id: $B" "$s/detail" 2>/dev/null || continue
-		echo "${s##*/segment}"
-	done
-}
-
 first=1
 for q in 1 2 4; do
 	if ! cbd_dev_start "$B" "$q"; then
@@ -60,7 +49,7 @@ for q in 1 2 4; do
 	cbd_check "blkdev$id/alive is true" cbd_wait_file_is 5 "$T/cbd_blkdevs/blkdev$id/alive" true
 	cbd_check "$d queue/write_cache is 'write back'" cbd_file_is "/sys/block/$d/queue/write_cache" "write back"
 	cbd_check "$d queue/fua is 1" cbd_file_is "/sys/block/$d/queue/fua" 1
-	chans=$(channels_of "$id" | wc -l)
+	chans=$(cbd_channels_of "$id" "$B" | wc -l)
 	cbd_check "$q channel segments for blkdev$id (got $chans)" test "$chans" = "$q"
 	cbd_expect "$ADM" "op=dev-start,backend_id=$B,queues=1" EBUSY \
 		"second dev-start on backend$B (one blkdev per backend) -> EBUSY"
@@ -83,7 +72,7 @@ if cbd_dev_start "$B" 2; then
 		cbd_expect "$ADM" "op=dev-clear,dev_id=$id" EBUSY "dev-clear of a running blkdev -> EBUSY"
 		cbd_expect "$ADM" "op=host-clear,host_id=$ME" EBUSY "host-clear of our own host -> EBUSY"
 		cbd_expect "$ADM" "op=backend-clear,backend_id=$B" EBUSY "backend-clear of a running backend -> EBUSY"
-		seg=$(channels_of "$id" | head -1)
+		seg=$(cbd_channels_of "$id" "$B" | head -1)
 		if [ -n "$seg" ]; then
 			cbd_expect "$ADM" "op=segment-clear,segment_id=$seg" EBUSY \
 				"segment-clear of channel segment $seg in use -> EBUSY"

@@ -303,6 +303,18 @@ cbd_dev_stop() {
 	fi
 }
 
+# cbd_channels_of DEV_ID BACKEND_ID: ids of the channel segments between
+# blkdev DEV_ID and backend BACKEND_ID.
+cbd_channels_of() {
+	local s
+	for s in "$(cbd_tdir)"/cbd_segments/segment*; do
+		[ "$(cat "$s/type" 2>/dev/null)" = channel ] || continue
+		grep -qx "channel blkdev id: $1" "$s/detail" 2>/dev/null || continue
+		grep -qx "channel backend id: $2" "$s/detail" 2>/dev/null || continue
+		echo "${s##*/segment}"
+	done
+}
+
 # Start a backend on $CBD_DISK and a blkdev with QUEUES queues on it.
 cbd_start_pair() {
 	cbd_backend_start "${2:-$CBD_DISK}" || return 1

@@ -16,7 +16,8 @@ cat <<EOM
 CBD demo: a QEMU guest (TCG, Linux $(vm_kver)) with ${PMEM_SIZE} of emulated
 $PMEM persistent memory as /dev/pmem0 and a ${DISKS:-1G} virtio disk as /dev/vda.
 In the guest: load cbd, register the pmem as a transport, start a backend
-on /dev/vda with a pmem cache, create /dev/cbd0, put ext4 on it, run fio.
+on the disk (with a pmem cache once the driver has one), create /dev/cbd0,
+put ext4 on it, run fio with verification, show the state, tear it down.
 EOM
 
 rc=0
