@@ -548,9 +548,10 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 	if (ret)
 		return ret;
 
+	/* off the list first: nobody can kick state_work after the cancel */
+	cbdt_del_backend(cbdt, cbdb);
 	cancel_delayed_work_sync(&cbdb->state_work);
 	cancel_delayed_work_sync(&cbdb->hb_work);
-	cbdt_del_backend(cbdt, cbdb);
 
 	info = cbdb->backend_info;
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
@@ -560,6 +561,70 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 	destroy_workqueue(cbdb->task_wq);
 	fput(cbdb->bdev_file);
 	cbdb_info(cbdb, "stopped\n");
+	kfree(cbdb);
+
+	return 0;
+}
+
+/* Some handler of @cbdb, or NULL; only the caller removes handlers. */
+static struct cbd_handler *cbd_backend_first_handler(struct cbd_backend *cbdb)
+{
+	struct cbd_handler *handler;
+	int bkt;
+
+	spin_lock(&cbdb->lock);
+	hash_for_each(cbdb->handlers_hash, bkt, handler, hash_node) {
+		spin_unlock(&cbdb->lock);
+		return handler;
+	}
+	spin_unlock(&cbdb->lock);
+
+	return NULL;
+}
+
+/**
+ * cbd_backend_crash - fault injection: the backend dies with its host
+ * @cbdt: transport
+ * @backend_id: a backend running on this host
+ *
+ * Tears the backend down without a single write to the transport: its
+ * slot stays "running" with a heartbeat that goes stale, and its channels
+ * keep their state and the entries in flight.  Blkdevs then see a dead
+ * backend (decision 9), and a backend re-attached with backend_id= takes
+ * the channels over.  Blkdevs on this host reach their backend by id
+ * (cbdt_notify_backend()), so none is left with a dangling pointer.
+ *
+ * Return: 0, -ENOENT if the backend does not run here, -EBUSY if it is
+ * stopping.
+ */
+int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
+{
+	struct cbd_handler *handler;
+	struct cbd_backend *cbdb;
+
+	cbdb = cbdt_get_backend(cbdt, backend_id);
+	if (!cbdb)
+		return -ENOENT;
+
+	spin_lock(&cbdb->lock);
+	if (cbdb->removing) {
+		spin_unlock(&cbdb->lock);
+		return -EBUSY;
+	}
+	cbdb->removing = true;
+	spin_unlock(&cbdb->lock);
+
+	/* off the list first: nobody can kick state_work after the cancel */
+	cbdt_del_backend(cbdt, cbdb);
+	cancel_delayed_work_sync(&cbdb->state_work);
+	cancel_delayed_work_sync(&cbdb->hb_work);
+
+	while ((handler = cbd_backend_first_handler(cbdb)))
+		cbd_handler_crash(handler);
+
+	destroy_workqueue(cbdb->task_wq);
+	fput(cbdb->bdev_file);
+	cbdb_info(cbdb, "crashed (fault injection)\n");
 	kfree(cbdb);
 
 	return 0;

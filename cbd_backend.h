@@ -107,7 +107,21 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 		      struct cbd_backend_start_opts *opts);
 int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id);
 int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id);
+int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id);
 bool cbd_backend_info_is_alive(struct cbd_backend_info *info);
+
+/*
+ * A blkdev fails its I/O once its backend's heartbeat has been stale for
+ * this long: the heartbeat timeout, plus a window in which a new backend
+ * can be re-attached (backend-start with backend_id=, refused while the
+ * old one still looks alive) and serve the entries in flight.
+ */
+#define CBD_BACKEND_GIVE_UP_MS		(CBD_HB_TIMEOUT_MS + 15 * 1000)
+
+static inline bool cbd_backend_info_is_gone(struct cbd_backend_info *info)
+{
+	return !cbd_alive_ts_within(&info->alive_ts, CBD_BACKEND_GIVE_UP_MS);
+}
 
 /* A same-host blkdev queued work on channel @seg_id: kick its handler. */
 void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id);

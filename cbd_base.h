@@ -76,6 +76,14 @@ static inline void cbd_slot_set_state(u8 *state, u8 new)
 	WRITE_ONCE(*state, new);
 }
 
+/* Was the last heartbeat less than @ms milliseconds ago? */
+static inline bool cbd_alive_ts_within(const __le64 *alive_ts, u32 ms)
+{
+	ktime_t ts = ns_to_ktime(le64_to_cpu(READ_ONCE(*alive_ts)));
+
+	return ktime_after(ts, ktime_sub_ms(ktime_get_real(), ms));
+}
+
 /**
  * cbd_alive_ts_is_alive - liveness test of a heartbeat timestamp
  * @alive_ts: on-media wall-clock time (ns) of the last heartbeat
@@ -87,10 +95,7 @@ static inline void cbd_slot_set_state(u8 *state, u8 new)
  */
 static inline bool cbd_alive_ts_is_alive(const __le64 *alive_ts)
 {
-	ktime_t ts = ns_to_ktime(le64_to_cpu(READ_ONCE(*alive_ts)));
-	ktime_t oldest = ktime_sub_ms(ktime_get_real(), CBD_HB_TIMEOUT_MS);
-
-	return ktime_after(ts, oldest);
+	return cbd_alive_ts_within(alive_ts, CBD_HB_TIMEOUT_MS);
 }
 
 static inline void cbd_alive_ts_update(__le64 *alive_ts)

@@ -456,7 +456,7 @@ static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
 	/* same host: the backend object is here, notify its handlers */
 	if (le32_to_cpu(READ_ONCE(cbd_blkdev->backend_info->host_id)) ==
 	    cbdt->host->host_id)
-		cbd_blkdev->backend = cbdt_get_backend(cbdt, backend_id);
+		cbd_blkdev->local_backend = true;
 
 	return cbd_blkdev;
 }
@@ -486,8 +486,8 @@ static int cbd_blkdev_claim_ids(struct cbd_blkdev *cbd_blkdev)
 static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
 {
 	/* do not wait up to a second for the backend to (un)serve us */
-	if (cbd_blkdev->backend)
-		cbd_backend_kick_state(cbd_blkdev->backend);
+	if (cbd_blkdev->local_backend)
+		cbdt_kick_backend(cbd_blkdev->cbdt, cbd_blkdev->backend_id);
 }
 
 /**

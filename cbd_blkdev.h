@@ -46,7 +46,8 @@ struct cbd_cache;
  * @cbdt: transport
  * @blkdev_info: on-media slot
  * @backend_info: on-media slot of the backend
- * @backend: the backend object when it runs on this host (notify), or NULL
+ * @local_backend: the backend runs on this host: notify it rather than
+ *	make it poll; looked up by id each time (see cbdt_notify_backend())
  * @num_queues: blk-mq hardware queues = channels
  * @queues: per-queue state
  * @dev_size: size in sectors
@@ -72,7 +73,7 @@ struct cbd_blkdev {
 	struct cbd_transport *cbdt;
 	struct cbd_blkdev_info *blkdev_info;
 	struct cbd_backend_info *backend_info;
-	struct cbd_backend *backend;
+	bool local_backend;
 
 	u32 num_queues;
 	struct cbd_queue *queues;

@@ -61,6 +61,12 @@ void cbd_channel_init(struct cbd_channel *channel, struct cbd_transport *cbdt,
 	spin_lock_init(&channel->compr_lock);
 }
 
+/* Fault injection: forget the channel, leaving its shared state. */
+void cbd_channel_abandon(struct cbd_channel *channel)
+{
+	cbd_segment_abandon(&channel->segment);
+}
+
 /**
  * cbd_channel_exit - drop the channel's segment reference
  * @channel: channel set up by cbd_channel_init()

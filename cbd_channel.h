@@ -183,6 +183,7 @@ static inline u32 cbdc_ring_advance(u32 old, u32 used, u32 size)
 void cbd_channel_init(struct cbd_channel *channel, struct cbd_transport *cbdt,
 		      u32 seg_id);
 void cbd_channel_exit(struct cbd_channel *channel);
+void cbd_channel_abandon(struct cbd_channel *channel);
 /* Claim a free segment and zero its channel metadata. */
 int cbd_get_empty_channel_id(struct cbd_transport *cbdt, u32 *id);
 

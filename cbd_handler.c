@@ -126,7 +126,8 @@ static void cbd_backend_bio_end(struct bio *bio)
 	io->cmd.result = blk_status_to_errno(bio->bi_status);
 
 	spin_lock_irqsave(&handler->channel.compr_lock, flags);
-	if (list_empty(&handler->pending_ces))
+	/* a crashed handler completes nothing: teardown frees the bio */
+	if (!handler->crashed && list_empty(&handler->pending_ces))
 		posted = cbd_handler_post_ce(handler, &io->cmd);
 	if (!posted) {
 		list_add_tail(&io->node, &handler->pending_ces);
@@ -518,14 +519,7 @@ err_free_handler:
 	return ret;
 }
 
-/**
- * cbd_handler_destroy - stop serving a channel and free the handler
- * @handler: handler
- *
- * Waits for the bios in flight; completions that never found room in the
- * ring are dropped (their blkdev is gone).
- */
-void cbd_handler_destroy(struct cbd_handler *handler)
+static void cbd_handler_teardown(struct cbd_handler *handler, bool crash)
 {
 	struct cbd_backend_io *io, *tmp;
 
@@ -533,6 +527,7 @@ void cbd_handler_destroy(struct cbd_handler *handler)
 
 	spin_lock_irq(&handler->channel.compr_lock);
 	handler->stopping = true;
+	handler->crashed = crash;
 	spin_unlock_irq(&handler->channel.compr_lock);
 
 	cancel_delayed_work_sync(&handler->handle_work);
@@ -542,8 +537,37 @@ void cbd_handler_destroy(struct cbd_handler *handler)
 	list_for_each_entry_safe(io, tmp, &handler->pending_ces, node)
 		bio_put(&io->bio);
 
-	cbd_handler_set_backend_state(handler, cbdc_backend_state_none);
-	cbd_channel_exit(&handler->channel);
+	if (crash) {
+		cbd_channel_abandon(&handler->channel);
+	} else {
+		cbd_handler_set_backend_state(handler, cbdc_backend_state_none);
+		cbd_channel_exit(&handler->channel);
+	}
 	bioset_exit(&handler->bioset);
 	kfree(handler);
+}
+
+/**
+ * cbd_handler_destroy - stop serving a channel and free the handler
+ * @handler: handler
+ *
+ * Waits for the bios in flight; completions that never found room in the
+ * ring are dropped (their blkdev is gone).
+ */
+void cbd_handler_destroy(struct cbd_handler *handler)
+{
+	cbd_handler_teardown(handler, false);
+}
+
+/**
+ * cbd_handler_crash - fault injection: vanish as if the host died
+ * @handler: handler
+ *
+ * Stops serving the channel without a word to the blkdev: completions of
+ * bios still in flight are dropped and the channel's shared state is left
+ * as it is, so that a backend re-attached later takes the channel over.
+ */
+void cbd_handler_crash(struct cbd_handler *handler)
+{
+	cbd_handler_teardown(handler, true);
 }

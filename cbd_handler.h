@@ -68,6 +68,7 @@ struct cbd_backend_io {
  * @pending_ces: ended bios whose completion did not fit in the ring
  *	(protected by channel.compr_lock)
  * @stopping: destroy started, the work must not be queued any more
+ * @crashed: fault injection: post no completion any more
  *	(protected by channel.compr_lock)
  * @takeover_left: entries that were already in the submit ring when the
  *	handler was created; a dead predecessor may have completed them
@@ -90,6 +91,7 @@ struct cbd_handler {
 	u32 compr_head;
 	struct list_head pending_ces;
 	bool stopping;
+	bool crashed;
 	u32 takeover_left;
 };
 
@@ -108,6 +110,7 @@ struct cbd_handler {
 
 int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id);
 void cbd_handler_destroy(struct cbd_handler *handler);
+void cbd_handler_crash(struct cbd_handler *handler);
 void cbd_handler_notify(struct cbd_handler *handler);
 
 #endif /* _CBD_HANDLER_H */

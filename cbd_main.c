@@ -15,6 +15,7 @@
 
 #include "cbd_base.h"
 #include "cbd_blkdev.h"
+#include "cbd_debugfs.h"
 #include "cbd_transport.h"
 
 struct workqueue_struct *cbd_wq;
@@ -95,10 +96,13 @@ static int __init cbd_init(void)
 	if (!cbd_wq)
 		return -ENOMEM;
 
+	/* debugfs is best effort: failures leave the files out, nothing else */
+	cbd_debugfs_init();
+
 	cbd_root_dev = root_device_register(CBD_DRV_NAME);
 	if (IS_ERR(cbd_root_dev)) {
 		ret = PTR_ERR(cbd_root_dev);
-		goto err_destroy_wq;
+		goto err_remove_debugfs;
 	}
 
 	ret = bus_register(&cbd_bus_type);
@@ -115,7 +119,8 @@ err_unregister_bus:
 	bus_unregister(&cbd_bus_type);
 err_unregister_root_dev:
 	root_device_unregister(cbd_root_dev);
-err_destroy_wq:
+err_remove_debugfs:
+	cbd_debugfs_exit();
 	destroy_workqueue(cbd_wq);
 	return ret;
 }
@@ -127,6 +132,7 @@ static void __exit cbd_exit(void)
 	cbd_blkdev_exit();
 	bus_unregister(&cbd_bus_type);
 	root_device_unregister(cbd_root_dev);
+	cbd_debugfs_exit();
 	destroy_workqueue(cbd_wq);
 }
 

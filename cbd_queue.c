@@ -166,8 +166,9 @@ out_unlock:
 	if (ret)
 		return ret;
 
-	if (cbdq->cbd_blkdev->backend)
-		cbd_backend_notify(cbdq->cbd_blkdev->backend, channel->seg_id);
+	if (cbdq->cbd_blkdev->local_backend)
+		cbdt_notify_backend(cbdq->cbd_blkdev->cbdt,
+				    cbdq->cbd_blkdev->backend_id, channel->seg_id);
 	queue_delayed_work(cbdq->cbd_blkdev->task_wq, &cbdq->complete_work, 0);
 
 	return 0;
@@ -434,7 +435,7 @@ static void cbd_queue_complete_work_fn(struct work_struct *work)
 					      struct cbd_queue, complete_work);
 	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
-	bool local = cbd_blkdev->backend;
+	bool local = cbd_blkdev->local_backend;
 
 again:
 	if (!cbd_queue_complete_one(cbdq)) {
@@ -451,7 +452,7 @@ again:
 	if (!cbd_queue_has_inflight(cbdq))
 		return;
 
-	if (!cbd_backend_info_is_alive(cbd_blkdev->backend_info)) {
+	if (cbd_backend_info_is_gone(cbd_blkdev->backend_info)) {
 		cbd_queue_err_ratelimited(cbdq, "backend%u is dead, failing I/O\n",
 					  cbd_blkdev->backend_id);
 		cbd_queue_fail_inflight(cbdq);
@@ -493,7 +494,7 @@ static int cbd_queue_doorbell_register(struct cbd_queue *cbdq)
 {
 	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
-	if (!cbd_blkdev->backend)
+	if (!cbd_blkdev->local_backend)
 		return 0;
 
 	return xa_insert(&cbd_blkdev->cbdt->local_queues, cbdq->channel.seg_id,
@@ -504,7 +505,7 @@ static void cbd_queue_doorbell_unregister(struct cbd_queue *cbdq)
 {
 	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
-	if (!cbd_blkdev->backend)
+	if (!cbd_blkdev->local_backend)
 		return;
 
 	xa_erase(&cbd_blkdev->cbdt->local_queues, cbdq->channel.seg_id);
@@ -566,7 +567,7 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
 		return BLK_STS_IOERR;
 
-	if (!cbd_backend_info_is_alive(cbdq->cbd_blkdev->backend_info)) {
+	if (cbd_backend_info_is_gone(cbdq->cbd_blkdev->backend_info)) {
 		cbd_queue_err_ratelimited(cbdq, "backend%u is dead\n",
 					  cbdq->cbd_blkdev->backend_id);
 		return BLK_STS_IOERR;
@@ -623,7 +624,7 @@ static void cbd_queue_channel_init(struct cbd_queue *cbdq, u32 channel_id)
 	info->backend_id = cpu_to_le32(cbd_blkdev->backend_id);
 	info->blkdev_id = cpu_to_le32(cbd_blkdev->blkdev_id);
 	/* a backend on another host cannot be notified: it polls */
-	info->polling = cpu_to_le32(cbd_blkdev->backend ? 0 : 1);
+	info->polling = cpu_to_le32(cbd_blkdev->local_backend ? 0 : 1);
 	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_running);
 	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
 }

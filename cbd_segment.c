@@ -97,6 +97,23 @@ void cbd_segment_init(struct cbd_transport *cbdt, struct cbd_segment *segment,
 }
 
 /**
+ * cbd_segment_abandon - drop a segment as a crashed host would
+ * @segment: segment set up by cbd_segment_init()
+ *
+ * Stops the heartbeat and forgets the segment, but leaves its shared
+ * state (state, ref, alive_ts) as it is.  For fault injection only: the
+ * segment then looks like one whose user died.
+ */
+void cbd_segment_abandon(struct cbd_segment *segment)
+{
+	if (!segment->inited)
+		return;
+
+	cancel_delayed_work_sync(&segment->hb_work);
+	segment->inited = false;
+}
+
+/**
  * cbd_segment_exit - stop using a segment
  * @segment: segment set up by cbd_segment_init(), or never initialised
  *

@@ -26,6 +26,7 @@
 #include "cbd_backend.h"
 #include "cbd_blkdev.h"
 #include "cbd_channel.h"
+#include "cbd_debugfs.h"
 #include "cbd_host.h"
 #include "cbd_segment.h"
 #include "cbd_transport.h"
@@ -566,6 +567,54 @@ void cbdt_del_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb)
 	spin_lock(&cbdt->lock);
 	list_del_init(&cbdb->node);
 	spin_unlock(&cbdt->lock);
+}
+
+/*
+ * Call @fn on the backend @id if it runs on this host.  Under cbdt->lock:
+ * a backend leaves the list before it is freed, so a blkdev on this host
+ * can reach its backend by id without holding a pointer that a stop or a
+ * crash would leave dangling.
+ */
+static void cbdt_backend_call(struct cbd_transport *cbdt, u32 id,
+			      void (*fn)(struct cbd_backend *cbdb, u32 arg),
+			      u32 arg)
+{
+	struct cbd_backend *cbdb;
+
+	spin_lock(&cbdt->lock);
+	list_for_each_entry(cbdb, &cbdt->backends, node) {
+		if (cbdb->backend_id == id) {
+			fn(cbdb, arg);
+			break;
+		}
+	}
+	spin_unlock(&cbdt->lock);
+}
+
+/**
+ * cbdt_notify_backend - kick the handler of a channel of a local backend
+ * @cbdt: transport
+ * @backend_id: backend serving the channel
+ * @seg_id: channel segment id
+ */
+void cbdt_notify_backend(struct cbd_transport *cbdt, u32 backend_id, u32 seg_id)
+{
+	cbdt_backend_call(cbdt, backend_id, cbd_backend_notify, seg_id);
+}
+
+static void cbdt_kick_backend_fn(struct cbd_backend *cbdb, u32 unused)
+{
+	cbd_backend_kick_state(cbdb);
+}
+
+/**
+ * cbdt_kick_backend - make a local backend rescan its channels now
+ * @cbdt: transport
+ * @backend_id: backend
+ */
+void cbdt_kick_backend(struct cbd_transport *cbdt, u32 backend_id)
+{
+	cbdt_backend_call(cbdt, backend_id, cbdt_kick_backend_fn, 0);
 }
 
 struct cbd_backend *cbdt_get_backend(struct cbd_transport *cbdt, u32 id)
@@ -1133,6 +1182,7 @@ static int cbdt_register_locked(struct cbdt_register_options *opts)
 	mutex_lock(&cbdt->state_lock);
 	cbdt->adm_enabled = true;
 	mutex_unlock(&cbdt->state_lock);
+	cbdt_debugfs_add(cbdt);
 
 	cbdt_info(cbdt, "registered %s as host %u\n", cbdt->path,
 		  cbdt->host->host_id);
@@ -1228,6 +1278,7 @@ int cbdt_unregister(u32 transport_id)
 	}
 	cbdt->adm_enabled = false;
 	mutex_unlock(&cbdt->state_lock);
+	cbdt_debugfs_remove(cbdt);
 
 	/* Exactly the reverse of cbdt_register_locked(). */
 	cbd_transports[transport_id] = NULL;

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * CBD debugfs: fault injection for the selftests.  Not an ABI.
+ */
+#ifndef _CBD_DEBUGFS_H
+#define _CBD_DEBUGFS_H
+
+#include "cbd_transport.h"
+
+void cbd_debugfs_init(void);
+void cbd_debugfs_exit(void);
+void cbdt_debugfs_add(struct cbd_transport *cbdt);
+void cbdt_debugfs_remove(struct cbd_transport *cbdt);
+
+#endif /* _CBD_DEBUGFS_H */
