@@ -93,7 +93,7 @@ VM_BASE_VERSION=1
 VM_BINS=(bash kmod dd fio mke2fs mkfs.ext4 e2fsck fsck.ext4 tune2fs dumpe2fs debugfs
 	 mkfs.xfs xfs_repair xfs_io xfs_db xfs_admin
 	 cxl ndctl daxctl blkdiscard blockdev wipefs lsblk fallocate losetup
-	 dmsetup make-bcache nbd-client sync stat cmp timeout)
+	 dmsetup make-bcache nbd-client nbd-server sync stat cmp timeout)
 # Guest modules (their dependencies are added automatically).
 VM_MODS=(nd_pmem dax_pmem device_dax nd_e820 nfit nd_btt
 	 cxl_acpi cxl_pci cxl_mem cxl_pmem
