@@ -15,6 +15,10 @@
 #                             in two guests on the same memory; default on
 #                             when no tests are named, for cxl and nvdimm)
 #   SKIP_BUILD=1              do not run "make modules" first
+#   CRC_PASS=0                skip the CRC pass (default on when no tests
+#                             are named): the module is also built with
+#                             CONFIG_CBD_CRC (CRC=1, in a scratch copy) and
+#                             CRC_TESTS run with it in CRC_MODES (nvdimm)
 #
 # Prints one KTAP result per test and ends with the line
 # "N passed, N failed, N skipped"; a kernel problem (panic, hang, warning,
@@ -36,23 +40,41 @@ DISKS=${DISKS:-1G 512M}
 PMEM2_SIZE=${PMEM2_SIZE-256M}
 PMEM_MODES=${PMEM_MODES:-${PMEM:-cxl nvdimm}}
 
+# The CRC build goes to a scratch copy of the sources, so that cbd.ko in
+# the tree stays the default build.
+CRC_DIR=${OUT_DIR:-$DIR/out}/crc-build
+build_crc() {
+	rm -rf "$CRC_DIR"
+	mkdir -p "$CRC_DIR"
+	cp "$VM_REPO"/Kbuild "$VM_REPO"/Kconfig "$VM_REPO"/Makefile \
+	   "$VM_REPO"/*.[ch] "$CRC_DIR"/
+	make -s -C "$CRC_DIR" CRC=1 modules
+}
+
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-	vm_log "building cbd.ko"
-	if ! make -s -C "$VM_REPO" modules; then
+	vm_log "building cbd.ko, and with CRC=1 in $CRC_DIR"
+	if ! make -s -C "$VM_REPO" modules || ! build_crc; then
 		vm_log "error: the module does not build"
 		echo "0 passed, 1 failed, 0 skipped"
 		exit 1
 	fi
 fi
+# crc_mismatch.sh loads the other build as cbd_alt.ko
+export CBD_ALT_KO=$CRC_DIR/cbd.ko
 
 # Tests that run in two guests sharing the memory (vm.sh --guests).
 MULTI_TESTS=${MULTI_TESTS:-shared_mem.sh}
+# decisions.md: the tests run with CRC both off and on.
+CRC_TESTS=${CRC_TESTS:-crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh}
+CRC_MODES=${CRC_MODES:-nvdimm}
 if [ $# -gt 0 ]; then
 	TESTS=("$@")
 	MULTI=${MULTI:-0}
+	CRC_PASS=${CRC_PASS:-0}
 else
 	read -r -a TESTS <<<"$("$DIR/run_tests.sh" --list)"
 	MULTI=${MULTI:-1}
+	CRC_PASS=${CRC_PASS:-1}
 fi
 [ ${#TESTS[@]} -gt 0 ] || vm_die "no tests"
 
@@ -99,6 +121,17 @@ for mode in $PMEM_MODES; do
 		run_group --guests multi $MULTI_TESTS
 	fi
 done
+
+if [ "$CRC_PASS" = 1 ] && [ -f "$CRC_DIR/cbd.ko" ]; then
+	for mode in $CRC_MODES; do
+		PMEM=$mode
+		PMEM2_SIZE=$PMEM2_WANTED
+		vm_defaults
+		# shellcheck disable=SC2086
+		CBD_KO=$CRC_DIR/cbd.ko CBD_ALT_KO=$VM_REPO/cbd.ko \
+			run_group crc $CRC_TESTS
+	done
+fi
 
 echo
 vm_log "suite time: $(( $(date +%s) - t_start ))s"
