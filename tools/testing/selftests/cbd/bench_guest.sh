@@ -1,79 +1,246 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Benchmark inside the VM (or on a real machine, as root): fio on the raw
-# pmem ($CBD_PMEM), on the backing disk ($CBD_DISK) and, when the driver
-# has the data path, on /dev/cbd0 (backend on $CBD_DISK with a 512 MiB pmem
-# cache, or without one while the driver has no cache).  On QEMU-emulated
-# CXL the backend sits on a buffered loop device over the disk
-# (cbd_setup_disks), which is benchmarked too.  Under QEMU/TCG the numbers
-# only compare the paths with each other; they say nothing about real
-# hardware.
+# Benchmark inside the VM (or as root on a real machine with CBD_PMEM= and
+# CBD_DISK= set): fio 4K random read and random write at iodepth 1 and 16
+# (O_DIRECT, libaio, time based) on four block devices over the same disk:
 #
-# BENCH_RUNTIME=5 (seconds per job).
+#   cbd    /dev/cbdN: backend (no cache) on $CBD_DISK, transport on $CBD_PMEM
+#   disk   $CBD_DISK itself
+#   loop   a loop device over $CBD_DISK, losetup --direct-io=on
+#   nbd    /dev/nbd0 from nbd-server over loopback (127.0.0.1) exporting
+#          $CBD_DISK, connected with nbd-client
+#
+# The devices are interleaved: each round runs every workload on every
+# device, the device order rotating from round to round, so that drift and
+# noise (other guests on the host, page cache, TCG) hit all of them alike.
+# Before each job the page cache is written back and dropped (nbd-server
+# does buffered I/O on $CBD_DISK).  The table gives the median of the
+# rounds and the ratios to the disk and to nbd.  On QEMU-emulated CXL the
+# backend sits on a buffered loop device over the disk (cbd_setup_disks),
+# so use PMEM=nvdimm for meaningful cbd numbers.
+#
+# BENCH_RUNTIME=10 (seconds per job), BENCH_RAMP=2 (seconds not counted),
+# BENCH_ROUNDS=3, BENCH_SIZE= (bytes of each device used; default all),
+# BENCH_QUEUES=2 (cbd queues), BENCH_DEVS="cbd disk loop nbd".
+# Exit status 0 when every job ran; missed targets are reported, not failed.
 
 . "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
 
-RUNTIME=${BENCH_RUNTIME:-5}
-STARTED=0
+RUNTIME=${BENCH_RUNTIME:-10}
+RAMP=${BENCH_RAMP:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+SIZE=${BENCH_SIZE:-}
+QUEUES=${BENCH_QUEUES:-2}
+DEVS=${BENCH_DEVS:-cbd disk loop nbd}
+WORKLOADS="randread-qd1 randwrite-qd1 randread-qd16 randwrite-qd16"
+RES=/tmp/bench.res	# dev workload round iops lat_mean_us p99_us cpu%
+NBD_CONF=/etc/nbd-server/config
+NBD_PID=/run/nbd-server.pid
+NBD_PORT=10809
+CBD_TID=0
+declare -A DEV	# name -> block device
+LOOP="" NBD="" CBD_UP=0
 
-# job TARGET NAME FIO-ARGS...: print one result row.
-job() {
-	local dev=$1 name=$2 out r
-	shift 2
-	out=$(fio --minimal --name="$name" --filename="$dev" --direct=1 \
-		--ioengine=psync --runtime="$RUNTIME" --time_based --size=256M "$@" 2>&1) ||
-		{ printf '%-12s %-14s fio failed: %s\n' "$dev" "$name" "$(tail -1 <<<"$out")"; return 1; }
-	# terse v3: 8 = read IOPS, 7 = read KiB/s, 49 = write IOPS, 48 = write KiB/s
-	r=$(tail -1 <<<"$out" | awk -F';' '{printf "%10d %10.1f %10d %10.1f", $8, $7/1024, $49, $48/1024}')
-	printf '%-12s %-14s %s\n' "$dev" "$name" "$r"
-}
+say() { echo "# $*"; }
 
-bench_dev() {
-	job "$1" 4k-randread --rw=randread --bs=4k
-	job "$1" 4k-randwrite --rw=randwrite --bs=4k
-	job "$1" 1m-seqwrite --rw=write --bs=1M
-}
+# ---------------------------------------------------------------- setup
 
-cleanup() {
-	[ "$STARTED" -lt 3 ] || cbd_adm 0 "op=dev-stop,dev_id=0"
-	[ "$STARTED" -lt 2 ] || cbd_adm 0 "op=backend-stop,backend_id=0"
-	[ "$STARTED" -lt 1 ] || cbd_transport_unregister 0
-	cbd_module_unload
-	cbd_release_disks
-}
-
-# Set up /dev/cbd0; says why not if the driver cannot do it yet.
-setup_cbd0() {
+setup_cbd() {
 	cbd_module_load || return 1
-	cbd_have_bus || { echo "# /dev/cbd0: no bus yet"; return 1; }
-	cbd_transport_register || return 1
-	STARTED=1
-	[ -e "$(cbd_transport_dir 0)/adm" ] || { echo "# /dev/cbd0: no adm yet"; return 1; }
-	if ! cbd_adm 0 "op=backend-start,path=$CBD_DISK,cache_size=512"; then
-		echo "# /dev/cbd0: no 512 MiB cache (not there yet?), backend without cache"
-		cbd_adm 0 "op=backend-start,path=$CBD_DISK" || return 1
-	fi
-	STARTED=2
-	cbd_adm 0 "op=dev-start,backend_id=0,queues=2" || return 1
-	STARTED=3
-	cbd_wait_for 10 test -b /dev/cbd0
+	cbd_have_bus || { say "cbd: no bus"; return 1; }
+	cbd_cleanup_all >/dev/null 2>&1
+	cbd_setup_disks || return 1
+	cbd_register || return 1
+	CBD_UP=1
+	cbd_start_pair "$QUEUES" || return 1
+	DEV[cbd]=/dev/$CBD_LAST_CBD
+	say "cbd:  ${DEV[cbd]}, backend $CBD_LAST_BACKEND on $CBD_DISK (no cache), transport on $CBD_PMEM, $QUEUES queues"
 }
+
+setup_loop() {
+	modprobe -q loop 2>/dev/null
+	LOOP=$(losetup --direct-io=on -f --show "$CBD_DISK_LOWER") || return 1
+	DEV[loop]=$LOOP
+	say "loop: $LOOP over $CBD_DISK_LOWER, losetup --direct-io=on (dio=$(cat "/sys/block/${LOOP#/dev/}/loop/dio" 2>/dev/null))"
+}
+
+nbd_connected() {
+	[ "$(cat /sys/block/nbd0/size 2>/dev/null || echo 0)" -gt 0 ]
+}
+
+# nbd-server (default options: buffered pread/pwrite on the disk, 4 worker
+# threads; flush requests become fdatasync) and nbd-client over loopback.
+setup_nbd() {
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || return 1
+	mkdir -p "$(dirname "$NBD_CONF")" /run
+	cat > "$NBD_CONF" <<-EOF
+	[generic]
+	listenaddr = 127.0.0.1
+	port = $NBD_PORT
+	[bench]
+	exportname = $CBD_DISK_LOWER
+	flush = true
+	EOF
+	nbd-server -C "$NBD_CONF" -p "$NBD_PID" 2>&1 | sed 's/^/# nbd-server: /'
+	cbd_wait_for 5 test -s "$NBD_PID" || { say "nbd-server did not start"; return 1; }
+	modprobe -q nbd 2>/dev/null
+	nbd-client -N bench 127.0.0.1 "$NBD_PORT" /dev/nbd0 -b 4096 2>&1 | sed 's/^/# nbd-client: /'
+	cbd_wait_for 10 nbd_connected || { say "nbd-client: /dev/nbd0 not connected"; return 1; }
+	NBD=/dev/nbd0
+	DEV[nbd]=$NBD
+	say "nbd:  $NBD from nbd-server $(nbd-server -V 2>&1 | grep -o '[0-9][0-9.]*' | head -1) on 127.0.0.1:$NBD_PORT exporting $CBD_DISK_LOWER (-C $NBD_CONF, flush=true, default buffered I/O)"
+	# It is the same disk: 1 MiB written through nbd (with a flush) reads
+	# back identically from the disk with O_DIRECT.
+	dd if=/dev/urandom of=/tmp/nbd.pat bs=1M count=1 2>/dev/null
+	dd if=/tmp/nbd.pat of=$NBD bs=1M count=1 oflag=direct conv=fsync 2>/dev/null &&
+		dd if="$CBD_DISK_LOWER" of=/tmp/nbd.chk bs=1M count=1 iflag=direct 2>/dev/null &&
+		cmp -s /tmp/nbd.pat /tmp/nbd.chk ||
+		{ say "nbd: data written to $NBD does not read back from $CBD_DISK_LOWER"; return 1; }
+	say "nbd:  checked: 1 MiB written to $NBD reads back from $CBD_DISK_LOWER"
+}
+
+teardown() {
+	local rc=0
+	if [ -n "$NBD" ]; then
+		nbd-client -d "$NBD" >/dev/null 2>&1 || rc=1
+	fi
+	[ -s "$NBD_PID" ] && kill "$(cat "$NBD_PID")" 2>/dev/null
+	[ -z "$LOOP" ] || losetup -d "$LOOP" || rc=1
+	if [ "$CBD_UP" = 1 ]; then
+		cbd_cleanup_all || rc=1
+		cbd_release_disks || rc=1
+	fi
+	cbd_module_unload || rc=1
+	return $rc
+}
+
+# ---------------------------------------------------------------- jobs
+
+# Busy and total jiffies of all CPUs.
+cpu_ticks() {
+	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
+}
+
+# job NAME WORKLOAD ROUND: one fio run, one line in $RES.
+job() {
+	local name=$1 wl=$2 round=$3 dev=${DEV[$1]} rw qd out line b0 t0 b1 t1
+	rw=${wl%-qd*} qd=${wl#*-qd}
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	read -r b0 t0 <<<"$(cpu_ticks)"
+	out=$(fio --minimal --name="$name-$wl" --filename="$dev" --direct=1 \
+		--ioengine=libaio --iodepth="$qd" --rw="$rw" --bs=4k \
+		--runtime="$RUNTIME" --ramp_time="$RAMP" --time_based \
+		--randrepeat=0 --norandommap ${SIZE:+--size=$SIZE} 2>&1) ||
+		{ say "fio $name $wl failed: $(tail -1 <<<"$out")"; return 1; }
+	read -r b1 t1 <<<"$(cpu_ticks)"
+	line=$(grep '^3;' <<<"$out" | tail -1)
+	[ -n "$line" ] || { say "fio $name $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
+	# terse v3: read iops $8, lat mean $40 (usec), clat percentiles
+	# $18..$37 ("99.000000%=usec"); write: the same fields + 41.
+	awk -F';' -v n="$name" -v w="$wl" -v r="$round" -v o="$([ "$rw" = randread ] && echo 0 || echo 41)" \
+	    -v cpu="$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" '{
+		p99 = "?"
+		for (i = 18 + o; i <= 37 + o; i++)
+			if (index($i, "99.000000%=") == 1) p99 = substr($i, 12)
+		printf "%s %s %s %d %.1f %s %d\n", n, w, r, $(8 + o), $(40 + o), p99, cpu
+	}' <<<"$line" >> "$RES"
+	tail -1 "$RES" | awk '{printf "#   round %s %-5s %-14s %7d IOPS  mean %8.1f us  p99 %6s us  cpu %3d%%\n", $3, $1, $2, $4, $5, $6, $7}'
+}
+
+# ---------------------------------------------------------------- report
+
+# median of the numbers on stdin
+median() {
+	sort -g | awk '{v[NR] = $1} END {
+		if (!NR) { print "nan"; exit }
+		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# col NAME WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu)
+col() {
+	awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w {print $f}' "$RES"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else print "-"}'
+}
+
+report() {
+	local wl d iops mean p99 cpu lo hi
+	declare -A MED
+	echo "#"
+	echo "# 4 KiB random I/O, fio libaio O_DIRECT, ${RUNTIME}s (+${RAMP}s ramp) per job, $ROUNDS rounds;"
+	echo "# median of the rounds (IOPS min-max in brackets), mean = fio total latency, p99 = completion latency"
+	printf '# %-14s %-5s %8s %15s %10s %9s %6s %7s %7s\n' \
+		workload dev IOPS '(min-max)' 'mean(us)' 'p99(us)' cpu% 'x disk' 'cbd/x'
+	for wl in $WORKLOADS; do
+		for d in $DEVS; do
+			MED[$d]=$(col "$d" "$wl" 4 | median)
+		done
+		for d in $DEVS; do
+			iops=${MED[$d]}
+			mean=$(col "$d" "$wl" 5 | median)
+			p99=$(col "$d" "$wl" 6 | median)
+			cpu=$(col "$d" "$wl" 7 | median)
+			lo=$(col "$d" "$wl" 4 | sort -g | head -1)
+			hi=$(col "$d" "$wl" 4 | sort -g | tail -1)
+			printf '# %-14s %-5s %8.0f %15s %10.1f %9s %6.0f %7s %7s\n' "$wl" "$d" "$iops" \
+				"($lo-$hi)" "$mean" "$p99" "$cpu" "$(ratio "$iops" "${MED[disk]:-0}")" \
+				"$(ratio "${MED[cbd]:-nan}" "$iops")"
+		done
+	done
+	echo "#"
+	echo "# targets (iodepth 1, median IOPS):"
+	for wl in randread-qd1 randwrite-qd1; do
+		local cd dd nd r1 r2
+		cd=$(col cbd "$wl" 4 | median) dd=$(col disk "$wl" 4 | median) nd=$(col nbd "$wl" 4 | median)
+		r1=$(ratio "$cd" "$dd") r2=$(ratio "$cd" "$nd")
+		printf '#   %-14s cbd/disk %5s (>= 0.5: %s)   cbd/nbd %5s (>= 2: %s)\n' "$wl" \
+			"$r1" "$(awk -v r="$r1" 'BEGIN {print (r != "-" && r >= 0.5) ? "met" : "MISSED"}')" \
+			"$r2" "$(awk -v r="$r2" 'BEGIN {print (r != "-" && r >= 2) ? "met" : "MISSED"}')"
+	done
+}
+
+# ---------------------------------------------------------------- main
 
 cbd_require_root
 cbd_require_pmem
 cbd_require_disk
-echo "# fio, psync, O_DIRECT, ${RUNTIME}s per job, $(nproc) CPUs"
-printf '%-12s %-14s %10s %10s %10s %10s\n' target job rd-IOPS rd-MiB/s wr-IOPS wr-MiB/s
+say "CBD benchmark: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo) RAM, kernel $(uname -r)"
+say "disk: $CBD_DISK ($(cbd_dev_mib "$CBD_DISK") MiB), transport memory: $CBD_PMEM ($(cbd_dev_mib "$CBD_PMEM") MiB)"
 rc=0
-bench_dev "$CBD_PMEM" || rc=1
-bench_dev "$CBD_DISK" || rc=1
-cbd_setup_disks || rc=1
-[ -z "$CBD_LOOPS" ] || bench_dev "$CBD_DISK" || rc=1
-if setup_cbd0; then
-	bench_dev /dev/cbd0 || rc=1
-else
-	echo "# /dev/cbd0 not benchmarked: the data path is not there yet"
+for d in $DEVS; do
+	[ "$d" = disk ] && continue
+	"setup_$d" || { say "setting up $d failed"; rc=1; break; }
+done
+DEV[disk]=$CBD_DISK_LOWER
+say "disk: $CBD_DISK_LOWER directly"
+if [ "$rc" = 0 ]; then
+	: > "$RES"
+	read -r b0 t0 <<<"$(cpu_ticks)"
+	sleep 3
+	read -r b1 t1 <<<"$(cpu_ticks)"
+	say "guest CPU busy with all devices set up and idle: $(( 100 * (b1 - b0) / (t1 - t0) ))%"
+	set -- $DEVS
+	ndev=$#
+	for round in $(seq 1 "$ROUNDS"); do
+		# rotate the device order by one per round
+		order=()
+		for i in $(seq 0 $((ndev - 1))); do
+			j=$(( (i + round - 1) % ndev + 1 ))
+			order+=("${!j}")
+		done
+		say "round $round/$ROUNDS: ${order[*]}"
+		for wl in $WORKLOADS; do
+			for d in "${order[@]}"; do
+				job "$d" "$wl" "$round" || rc=1
+			done
+		done
+	done
+	report
 fi
-cleanup
+teardown || { say "teardown failed"; rc=1; }
 exit $rc
