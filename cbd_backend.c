@@ -121,25 +121,20 @@ static ssize_t cache_gc_percent_store(struct device *dev,
 {
 	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
 	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
-	unsigned int val;
+	u16 val;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	ret = kstrtouint(buf, 10, &val);
+	ret = cbd_cache_parse_gc_percent(buf, &val);
 	if (ret)
 		return ret;
-	if (val > CBD_CACHE_GC_PERCENT_MAX)
-		return -EINVAL;
 
 	if (!cbd_backend_info_in_use(info) || !cbd_backend_cache_on(info))
 		return -ENODEV;
 
-	WRITE_ONCE(info->cache_info.gc_percent, cpu_to_le16(val));
-	cbdt_flush(obj->cbdt, &info->cache_info.gc_percent,
-		   sizeof(info->cache_info.gc_percent));
-
+	cbd_cache_set_gc_percent(obj->cbdt, &info->cache_info, val);
 	return size;
 }
 static DEVICE_ATTR_ADMIN_RW(cache_gc_percent);
@@ -343,11 +338,6 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 		cbdt_err(cbdt, "backend%u was never used\n", backend_id);
 		return -ENOENT;
 	}
-	if (cbd_backend_cache_on(info)) {
-		cbdt_err(cbdt, "backend%u: cache not supported yet\n", backend_id);
-		return -EOPNOTSUPP;
-	}
-
 	*claimed = cbd_slot_claim(&info->state);
 	if (!*claimed &&
 	    (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
@@ -432,6 +422,64 @@ static void cbd_backend_info_init(struct cbd_backend *cbdb, u32 handlers)
 	cbdt_flush(cbdb->cbdt, info, sizeof(*info));
 }
 
+/*
+ * The backend-side cache instance (writeback) and backend<N>/cache.  A
+ * new backend, or one stopped cleanly (everything written back), gets a
+ * new, empty cache; a dead backend's cache is taken over with its
+ * journal, whose dirty data is then written back.
+ */
+static int cbd_backend_cache_start(struct cbd_backend *cbdb, bool new_cache)
+{
+	struct cbd_obj_device *obj = cbdb->cbdt->backends_dev->children[cbdb->backend_id];
+	struct cbd_cache_opts opts = {
+		.cache_info	= &cbdb->backend_info->cache_info,
+		.backend_id	= cbdb->backend_id,
+		.alloc_segs	= new_cache,
+		.start_writeback = true,
+		.dev_size	= cbdb->dev_size,
+		.bdev_file	= cbdb->bdev_file,
+	};
+	int ret;
+
+	if (!cbd_backend_cache_on(cbdb->backend_info))
+		return 0;
+
+	cbdb->cbd_cache = cbd_cache_alloc(cbdb->cbdt, &opts, &ret);
+	if (!cbdb->cbd_cache) {
+		cbdb_err(cbdb, "failed to start the cache: %d\n", ret);
+		return ret;
+	}
+
+	device_initialize(&cbdb->cache_dev);
+	cbdb->cache_dev.type = &cbd_cache_type;
+	cbdb->cache_dev.parent = &obj->dev;
+	ret = dev_set_name(&cbdb->cache_dev, "cache");
+	if (!ret)
+		ret = device_add(&cbdb->cache_dev);
+	if (ret) {
+		put_device(&cbdb->cache_dev);
+		cbd_cache_destroy(cbdb->cbd_cache);
+		cbdb->cbd_cache = NULL;
+		return ret;
+	}
+	cbdb->cache_dev_registered = true;
+
+	return 0;
+}
+
+/* @crash: fault injection, leave the transport as a dead host would */
+static void cbd_backend_cache_stop(struct cbd_backend *cbdb, bool crash)
+{
+	if (cbdb->cache_dev_registered)
+		device_unregister(&cbdb->cache_dev);
+	cbdb->cache_dev_registered = false;
+	if (cbdb->cbd_cache && crash)
+		cbd_cache_abandon(cbdb->cbd_cache);
+	else if (cbdb->cbd_cache)
+		cbd_cache_destroy(cbdb->cbd_cache);
+	cbdb->cbd_cache = NULL;
+}
+
 static void cbd_backend_works_init(struct cbd_backend *cbdb)
 {
 	spin_lock_init(&cbdb->lock);
@@ -446,8 +494,9 @@ static void cbd_backend_works_init(struct cbd_backend *cbdb)
  * @cbdt: transport
  * @opts: parsed adm options
  *
- * Return: 0, or -EOPNOTSUPP (cache requested), -ENOENT (no free slot, or
- * a never used slot to re-attach), -EINVAL (bad id, disk size changed),
+ * Return: 0, or -ENOENT (no free slot or cache segment, or a never used
+ * slot to re-attach), -EINVAL (bad id, disk size changed, broken cache),
+ * -ENOSPC (cache larger than the transport),
  * -EBUSY (re-attach target alive, disk busy), other errors of opening the
  * disk, -ENOMEM.
  */
@@ -458,12 +507,6 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 	struct cbd_backend *cbdb;
 	bool claimed = false;
 	int ret;
-
-	/* the cache plugs in here: a backend-side cache instance */
-	if (opts->cache_segs) {
-		cbdt_err(cbdt, "cache not supported yet\n");
-		return -EOPNOTSUPP;
-	}
 
 	cbdb = kzalloc(sizeof(*cbdb), GFP_KERNEL);
 	if (!cbdb)
@@ -489,6 +532,16 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 	}
 
 	cbd_backend_info_init(cbdb, opts->handlers);
+	if (new && opts->cache_segs) {
+		cbdb->backend_info->cache_info.n_segs = cpu_to_le32(opts->cache_segs);
+		cbdb->backend_info->cache_info.gc_percent =
+			cpu_to_le16(CBD_CACHE_GC_PERCENT_DEFAULT);
+	}
+	/* claimed: a new slot or a cleanly stopped backend */
+	ret = cbd_backend_cache_start(cbdb, claimed);
+	if (ret)
+		goto err_destroy_wq;
+
 	cbdt_add_backend(cbdt, cbdb);
 	queue_delayed_work(cbd_wq, &cbdb->hb_work, CBD_HB_INTERVAL);
 	queue_delayed_work(cbd_wq, &cbdb->state_work, 0);
@@ -497,6 +550,8 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 		  cbdb->dev_size);
 	return 0;
 
+err_destroy_wq:
+	destroy_workqueue(cbdb->task_wq);
 err_close_disk:
 	fput(cbdb->bdev_file);
 err_release_slot:
@@ -548,10 +603,22 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 	if (ret)
 		return ret;
 
+	/* all dirty data to the disk first; on error the backend runs on */
+	if (cbdb->cbd_cache) {
+		ret = cbd_cache_writeback_drain(cbdb->cbd_cache);
+		if (ret) {
+			spin_lock(&cbdb->lock);
+			cbdb->removing = false;
+			spin_unlock(&cbdb->lock);
+			return ret;
+		}
+	}
+
 	/* off the list first: nobody can kick state_work after the cancel */
 	cbdt_del_backend(cbdt, cbdb);
 	cancel_delayed_work_sync(&cbdb->state_work);
 	cancel_delayed_work_sync(&cbdb->hb_work);
+	cbd_backend_cache_stop(cbdb, false);
 
 	info = cbdb->backend_info;
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
@@ -621,6 +688,7 @@ int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
 
 	while ((handler = cbd_backend_first_handler(cbdb)))
 		cbd_handler_crash(handler);
+	cbd_backend_cache_stop(cbdb, true);
 
 	destroy_workqueue(cbdb->task_wq);
 	fput(cbdb->bdev_file);

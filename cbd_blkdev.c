@@ -396,6 +396,57 @@ static void cbd_blkdev_info_release(struct cbd_blkdev *cbd_blkdev)
 
 /* dev-start */
 
+/* Each queue has its own data head and kset: 4 segments per queue. */
+static int cbd_blkdev_check_cache(struct cbd_transport *cbdt, u32 backend_id,
+				  struct cbd_backend_info *info, u32 queues)
+{
+	u32 n_segs = le32_to_cpu(READ_ONCE(info->cache_info.n_segs));
+
+	if (n_segs && n_segs < queues * CBD_CACHE_SEGS_EACH_PARAL) {
+		cbdt_err(cbdt, "backend%u: a cache of %u segments serves at most %u queues (%u segments each), not %u\n",
+			 backend_id, n_segs, n_segs / CBD_CACHE_SEGS_EACH_PARAL,
+			 CBD_CACHE_SEGS_EACH_PARAL, queues);
+		return -EINVAL;
+	}
+
+	return 0;
+}
+
+/* The blkdev-side cache instance: index, replay, request paths, GC. */
+static int cbd_blkdev_cache_start(struct cbd_blkdev *cbd_blkdev)
+{
+	struct cbd_cache_opts opts = {
+		.cache_info	= &cbd_blkdev->backend_info->cache_info,
+		.backend_id	= cbd_blkdev->backend_id,
+		.start_gc	= true,
+		.init_keys	= true,
+		.n_paral	= cbd_blkdev->num_queues,
+		.dev_size	= cbd_blkdev->dev_size,
+	};
+	int ret;
+
+	if (!cbd_backend_cache_on(cbd_blkdev->backend_info))
+		return 0;
+
+	/* same host: kick its writeback when a kset is written */
+	opts.local_backend = cbd_blkdev->local_backend;
+
+	cbd_blkdev->cbd_cache = cbd_cache_alloc(cbd_blkdev->cbdt, &opts, &ret);
+	if (!cbd_blkdev->cbd_cache) {
+		cbd_blk_err(cbd_blkdev, "failed to start the cache: %d\n", ret);
+		return ret;
+	}
+
+	return 0;
+}
+
+static void cbd_blkdev_cache_stop(struct cbd_blkdev *cbd_blkdev)
+{
+	if (cbd_blkdev->cbd_cache)
+		cbd_cache_destroy(cbd_blkdev->cbd_cache);
+	cbd_blkdev->cbd_cache = NULL;
+}
+
 static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 				    u32 *queues)
 {
@@ -412,25 +463,21 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 		return -EINVAL;
 	}
 
-	/* the blkdev-side cache instance plugs in here */
-	if (cbd_backend_cache_on(info)) {
-		cbdt_err(cbdt, "backend%u: cache not supported yet\n", backend_id);
-		return -EOPNOTSUPP;
-	}
-
-	if (*queues)
-		return *queues > CBD_QUEUES_MAX ? -EINVAL : 0;
+	if (*queues > CBD_QUEUES_MAX)
+		return -EINVAL;
 
 	/* not given: one queue per backend handler (handlers=), else 1 */
-	handlers = le32_to_cpu(READ_ONCE(info->n_handlers));
-	if (handlers > CBD_QUEUES_MAX) {
-		cbdt_err(cbdt, "backend%u: invalid handlers %u\n", backend_id,
-			 handlers);
-		return -EINVAL;
+	if (!*queues) {
+		handlers = le32_to_cpu(READ_ONCE(info->n_handlers));
+		if (handlers > CBD_QUEUES_MAX) {
+			cbdt_err(cbdt, "backend%u: invalid handlers %u\n",
+				 backend_id, handlers);
+			return -EINVAL;
+		}
+		*queues = handlers ?: 1;
 	}
-	*queues = handlers ?: 1;
 
-	return 0;
+	return cbd_blkdev_check_cache(cbdt, backend_id, info, *queues);
 }
 
 static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
@@ -497,8 +544,9 @@ static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
  * @queues: hw queues (channels); 0: the backend's handlers= value, else 1
  *
  * Return: 0, or -EINVAL (bad backend id or queues, backend not alive),
- * -EBUSY (backend has a blkdev), -EOPNOTSUPP (backend has a cache),
- * -ENOENT (no free blkdev slot, segment or minor), -ENOMEM.
+ * -EBUSY (backend has a blkdev), -ENOENT (no free blkdev slot, segment
+ * or minor), -EIO (corrupt cache journal), -ENOMEM.  -EINVAL too when
+ * the backend's cache has fewer than 4 segments per queue.
  */
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 {
@@ -537,15 +585,21 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 		goto err_destroy_wq;
 	cbd_blkdev_kick_backend(cbd_blkdev);
 
-	ret = cbd_blkdev_disk_start(cbd_blkdev);
+	ret = cbd_blkdev_cache_start(cbd_blkdev);
 	if (ret)
 		goto err_destroy_queues;
+
+	ret = cbd_blkdev_disk_start(cbd_blkdev);
+	if (ret)
+		goto err_stop_cache;
 
 	cbdt_add_blkdev(cbdt, cbd_blkdev);
 	cbd_blk_info(cbd_blkdev, "started: blkdev%u on backend%u, %u queues\n",
 		     cbd_blkdev->blkdev_id, backend_id, queues);
 	return 0;
 
+err_stop_cache:
+	cbd_blkdev_cache_stop(cbd_blkdev);
 err_destroy_queues:
 	cbd_blkdev_destroy_queues(cbd_blkdev);
 err_destroy_wq:
@@ -604,6 +658,8 @@ int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
 	if (force)
 		cbd_blkdev_kill_io(cbd_blkdev);
 	cbd_blkdev_disk_stop(cbd_blkdev);
+	/* no request left: write the staged keys */
+	cbd_blkdev_cache_stop(cbd_blkdev);
 
 	cbd_blkdev_destroy_queues(cbd_blkdev);
 	cbd_blkdev_kick_backend(cbd_blkdev);

@@ -177,6 +177,58 @@ static void cbd_cache_free(struct cbd_cache *cache)
 	kfree(cache);
 }
 
+/*
+ * The backend instance of this cache on this host, if the backend runs
+ * here: found by id under the transport lock each time, as a backend
+ * may stop or crash while its blkdev runs (a pointer would dangle).
+ */
+static void cbd_cache_local_call(struct cbd_cache *cache,
+				 void (*fn)(struct cbd_cache *wb,
+					    struct cbd_cache *cache))
+{
+	struct cbd_transport *cbdt = cache->cbdt;
+	struct cbd_backend *cbdb;
+
+	spin_lock(&cbdt->lock);
+	list_for_each_entry(cbdb, &cbdt->backends, node) {
+		if (cbdb->backend_id == cache->backend_id) {
+			if (cbdb->cbd_cache)
+				fn(cbdb->cbd_cache, cache);
+			break;
+		}
+	}
+	spin_unlock(&cbdt->lock);
+}
+
+static void cbd_cache_kick_fn(struct cbd_cache *wb, struct cbd_cache *cache)
+{
+	cbd_cache_writeback_kick(wb);
+}
+
+/**
+ * cbd_cache_kick_local_writeback - a kset was written: write it back now
+ * @cache: blkdev instance whose backend runs on this host
+ */
+void cbd_cache_kick_local_writeback(struct cbd_cache *cache)
+{
+	cbd_cache_local_call(cache, cbd_cache_kick_fn);
+}
+
+static void cbd_cache_peer_set_fn(struct cbd_cache *wb, struct cbd_cache *cache)
+{
+	spin_lock(&wb->peer_lock);
+	wb->peer = cache;
+	spin_unlock(&wb->peer_lock);
+}
+
+static void cbd_cache_peer_clear_fn(struct cbd_cache *wb, struct cbd_cache *cache)
+{
+	spin_lock(&wb->peer_lock);
+	if (wb->peer == cache)
+		wb->peer = NULL;
+	spin_unlock(&wb->peer_lock);
+}
+
 /* A new cache: empty journal, GC tail and writeback tail at the start. */
 static void cbd_cache_info_reset(struct cbd_cache *cache)
 {
@@ -278,7 +330,7 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 		ret = cbd_cache_keys_init(cache);
 		if (ret)
 			goto err_free_keys;
-		cache->wb_peer = opts->wb_peer;
+		cache->local_backend = opts->local_backend;
 	}
 
 	if (opts->start_writeback) {
@@ -293,11 +345,9 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 	if (opts->start_gc)
 		queue_delayed_work(cache->wq, &cache->gc_work, 0);
 
-	if (cache->wb_peer) {
-		spin_lock(&cache->wb_peer->peer_lock);
-		cache->wb_peer->peer = cache;
-		spin_unlock(&cache->wb_peer->peer_lock);
-	}
+	/* the read statistics show in the backend's cache/stats */
+	if (cache->local_backend)
+		cbd_cache_local_call(cache, cbd_cache_peer_set_fn);
 
 	return cache;
 
@@ -310,6 +360,19 @@ err_free:
 	return NULL;
 }
 
+/* Stop every work of the instance and empty the index. */
+static void cbd_cache_stop_works(struct cbd_cache *cache)
+{
+	atomic_set(&cache->state, cbd_cache_state_stopping);
+	cancel_delayed_work_sync(&cache->gc_work);
+	cancel_work_sync(&cache->clean_work);
+	cancel_delayed_work_sync(&cache->retry_work);
+	cbd_cache_writeback_exit(cache);
+
+	if (cache->trees)
+		cbd_cache_trees_clear(cache);
+}
+
 /**
  * cbd_cache_destroy - stop a cache instance
  * @cache: the instance; for the blkdev instance, no request is left
@@ -320,23 +383,31 @@ err_free:
  */
 void cbd_cache_destroy(struct cbd_cache *cache)
 {
-	if (cache->wb_peer) {
-		spin_lock(&cache->wb_peer->peer_lock);
-		cache->wb_peer->peer = NULL;
-		spin_unlock(&cache->wb_peer->peer_lock);
-	}
+	if (cache->local_backend)
+		cbd_cache_local_call(cache, cbd_cache_peer_clear_fn);
 
 	if (cache->trees)
 		cbd_cache_ksets_final_close(cache);
 
-	atomic_set(&cache->state, cbd_cache_state_stopping);
-	cancel_delayed_work_sync(&cache->gc_work);
-	cancel_work_sync(&cache->clean_work);
-	cancel_delayed_work_sync(&cache->retry_work);
-	cbd_cache_writeback_exit(cache);
+	cbd_cache_stop_works(cache);
+	cbd_cache_free(cache);
+}
 
-	if (cache->trees)
-		cbd_cache_trees_clear(cache);
+/**
+ * cbd_cache_abandon - fault injection: drop an instance as a crash would
+ * @cache: the instance
+ *
+ * Stops its works and frees it without writing its state: the segments
+ * keep their references and go stale, the journal stays as it is, to be
+ * taken over by a re-attached backend.
+ */
+void cbd_cache_abandon(struct cbd_cache *cache)
+{
+	u32 i;
+
+	cbd_cache_stop_works(cache);
+	for (i = 0; i < cache->n_segs; i++)
+		cbd_segment_abandon(&cache->segments[i].segment);
 	cbd_cache_free(cache);
 }
 

@@ -14,6 +14,8 @@
 #define CBD_CACHE_GC_PERCENT_MAX	90
 #define CBD_CACHE_GC_PERCENT_DEFAULT	70
 #define CBD_CACHE_SEGS_EACH_PARAL	4
+/* a request waiting for a free cache segment is retried this often */
+#define CBD_CACHE_RETRY_MS		5
 
 /**
  * struct cbd_cache_pos_onmedia - a position in the cache's key log
@@ -67,8 +69,8 @@ struct cbd_request;
  *	the backend instance
  * @dev_size: backing device size in sectors
  * @bdev_file: backing disk (writeback only)
- * @wb_peer: backend instance on this host, kicked when a kset is closed
- *	(blkdev instance only, may be NULL)
+ * @local_backend: the backend runs on this host: kick its writeback when a
+ *	kset is written, and give it the read statistics (blkdev instance)
  */
 struct cbd_cache_opts {
 	struct cbd_cache_info *cache_info;
@@ -80,12 +82,13 @@ struct cbd_cache_opts {
 	u32 n_paral;
 	u64 dev_size;
 	struct file *bdev_file;
-	struct cbd_cache *wb_peer;
+	bool local_backend;
 };
 
 struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 				  struct cbd_cache_opts *opts, int *err);
 void cbd_cache_destroy(struct cbd_cache *cache);
+void cbd_cache_abandon(struct cbd_cache *cache);
 int cbd_cache_writeback_drain(struct cbd_cache *cache);
 int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);
 int cbd_cache_parse_gc_percent(const char *buf, u16 *val);

@@ -241,7 +241,7 @@ enum cbd_cache_state {
  * @retry_lock: protects @retry_reqs
  * @retry_reqs: miss reads the channel had no room for
  * @retry_work: submits @retry_reqs again
- * @wb_peer: backend instance on this host (kicked after a kset write)
+ * @local_backend: the backend runs on this host (see struct cbd_cache_opts)
  * @gc_kset_buf: private copy of the kset GC (or replay) reads
  *
  * @bdev_file: backing disk (writeback)
@@ -294,7 +294,7 @@ struct cbd_cache {
 	spinlock_t retry_lock;		/* protects retry_reqs */
 	struct list_head retry_reqs;
 	struct delayed_work retry_work;
-	struct cbd_cache *wb_peer;
+	bool local_backend;
 	void *gc_kset_buf;
 
 	/* backend instance */
@@ -401,6 +401,9 @@ bool cbd_cache_key_decode(struct cbd_cache *cache,
 			  struct cbd_cache_key *key);
 bool cbd_cache_pos_at_seg_end(struct cbd_cache_pos *pos);
 bool cbd_cache_key_data_crc_ok(struct cbd_cache_key *key);
+
+/* cbd_cache.c */
+void cbd_cache_kick_local_writeback(struct cbd_cache *cache);
 
 /* cbd_cache_req.c */
 void cbd_cache_retry_workfn(struct work_struct *work);

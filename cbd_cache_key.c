@@ -451,8 +451,8 @@ static int cbd_cache_kset_close(struct cbd_cache *cache,
 	spin_unlock(&cache->key_head_lock);
 
 	onmedia->key_num = 0;
-	if (cache->wb_peer)
-		cbd_cache_writeback_kick(cache->wb_peer);
+	if (cache->local_backend)
+		cbd_cache_kick_local_writeback(cache);
 
 	return 0;
 }

@@ -177,12 +177,15 @@ out_unlock:
 static void cbd_req_end(struct kref *ref)
 {
 	struct cbd_request *cbd_req = container_of(ref, struct cbd_request, ref);
+	struct request *req = cbd_req->req;
+	int ret = cbd_req->ret;
 
+	/* may free a cache child request: do not touch it afterwards */
 	if (cbd_req->end_req)
 		cbd_req->end_req(cbd_req, cbd_req->priv_data);
 
-	if (cbd_req->req)
-		blk_mq_end_request(cbd_req->req, errno_to_blk_status(cbd_req->ret));
+	if (req)
+		blk_mq_end_request(req, errno_to_blk_status(ret));
 }
 
 /**
@@ -551,6 +554,29 @@ static void cbd_req_init(struct cbd_queue *cbdq, struct cbd_request *cbd_req,
 	cbd_req->end_req = cbd_queue_req_end_req;
 }
 
+/*
+ * With a cache every request goes to the cache.  No free cache segment
+ * (or no memory) yet: requeue with a delay, GC has been kicked; nothing
+ * of the request is in flight then.
+ */
+static blk_status_t cbd_queue_rq_cache(struct cbd_queue *cbdq,
+				       struct cbd_request *cbd_req)
+{
+	int ret = cbd_cache_handle_req(cbdq->cbd_blkdev->cbd_cache, cbd_req);
+
+	if (ret == -EBUSY || ret == -ENOMEM) {
+		blk_mq_requeue_request(cbd_req->req, false);
+		blk_mq_delay_kick_requeue_list(cbd_req->req->q,
+					       CBD_CACHE_RETRY_MS);
+		return BLK_STS_OK;
+	}
+	if (ret)
+		return errno_to_blk_status(ret);
+
+	cbd_req_put(cbd_req, 0);
+	return BLK_STS_OK;
+}
+
 static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				 const struct blk_mq_queue_data *bd)
 {
@@ -576,7 +602,9 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cbd_req_init(cbdq, cbd_req, bd->rq, op);
 	blk_mq_start_request(bd->rq);
 
-	/* with a cache, every request would go to the cache here */
+	if (cbdq->cbd_blkdev->cbd_cache)
+		return cbd_queue_rq_cache(cbdq, cbd_req);
+
 	ret = cbd_queue_req_to_backend(cbd_req);
 	if (ret == -ENOSPC)
 		/* a completion on this queue frees space and reruns it */

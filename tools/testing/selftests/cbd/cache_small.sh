@@ -9,6 +9,7 @@
 # data must verify.  Needs a transport of at least 1 GiB.
 #
 # CBD_SMALL_SIZE (default 128M): bytes per job (4 jobs).
+# CBD_SMALL_KEYS (default 96): MiB per job of the 512-byte write job.
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
@@ -16,6 +17,7 @@ set -u
 . "$(dirname "$0")/cbd_cache_lib.sh"
 
 SIZE=${CBD_SMALL_SIZE:-128M}
+SMALL_KEYS=${CBD_SMALL_KEYS:-96}
 
 cbd_core_begin
 cbd_require_disk
@@ -47,6 +49,38 @@ cbd_check "writes in second pass still verify" \
 	--offset_increment="$SIZE" --numjobs=4 --direct=1 --ioengine=libaio \
 	--verify=crc32c --do_verify=1 --rw=write --bsrange=512-1M \
 	--iodepth=32 --randrepeat=0
+# Many small keys (512-byte writes, 32 bytes of journal each): the
+# journal fills more than one 16 MiB key segment, so key segments are
+# linked, written back across, freed by GC and replayed across.
+wb0=$(cbd_cache_stat "$B" writeback_pos)
+gc0=$(cbd_cache_stat "$B" gc_pos)
+t0=$SECONDS
+cbd_check "4 jobs x ${SMALL_KEYS}M of 512-byte random writes" \
+	cbd_fio keys --name=keys --filename="$DEV" --size="${SMALL_KEYS}M" \
+	--offset_increment="${SMALL_KEYS}M" --numjobs=4 --direct=1 --ioengine=libaio \
+	--rw=randwrite --bs=512 --iodepth=32 --randrepeat=0
+ktap_print_msg "fio: $((SECONDS - t0))s; stats: $(tr '\n' ' ' < "$(cbd_cache_dir "$B")/stats")"
+cbd_check "data written after them" \
+	cbd_fio last --name=last --filename="$DEV" --size=16M --offset=900M \
+	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=0 \
+	--rw=randwrite --bsrange=512-64k --iodepth=16 --randseed=77
+cbd_wait_for 30 eval 'wb1=$(cbd_cache_stat "$B" writeback_pos); [ "${wb1%%:*}" != "${wb0%%:*}" ]'
+wb1=$(cbd_cache_stat "$B" writeback_pos)
+gc1=$(cbd_cache_stat "$B" gc_pos)
+cbd_check "writeback went on in another key segment (writeback_pos $wb0 -> $wb1)" \
+	test -n "$wb0" -a -n "$wb1" -a "${wb0%%:*}" != "${wb1%%:*}"
+cbd_check "GC went on in another key segment (gc_pos $gc0 -> $gc1)" \
+	test -n "$gc0" -a -n "$gc1" -a "${gc0%%:*}" != "${gc1%%:*}"
+cbd_check "dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
+if cbd_dev_start "$B" 4; then
+	DEV=/dev/$CBD_LAST_CBD
+	cbd_check "replay across key segments: the last data verifies" \
+		cbd_fio last --name=last --filename="$DEV" --size=16M --offset=900M \
+		--direct=1 --ioengine=libaio --verify=crc32c --verify_only=1 \
+		--rw=randwrite --bsrange=512-64k --iodepth=16 --randseed=77
+else
+	ktap_test_fail "dev-start after dev-stop"
+fi
 cbd_check "dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
 cbd_check "backend-stop (writes back everything)" cbd_backend_stop "$B"
 
