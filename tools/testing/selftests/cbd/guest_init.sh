@@ -28,8 +28,19 @@ mount -t configfs configfs /sys/kernel/config 2>/dev/null
 # shellcheck source=/dev/null
 . /cbd/run.conf
 hostname "cbd-vm$VM_GUEST_ID"
-# Which guest this is when several share the memory (vm.sh --guests).
-export CBD_GUEST_ID=$VM_GUEST_ID
+# Which guest this is when several share the memory (vm.sh --guests),
+# how many there are, this guest's test list, and the directory shared by
+# all guests over 9p for markers (cbd_mh_lib.sh).
+export CBD_GUEST_ID=$VM_GUEST_ID CBD_GUESTS=${VM_GUESTS:-1} CBD_VM_TESTS=$VM_TESTS
+if [ "${VM_SHARED:-0}" = 1 ]; then
+	mkdir -p /cbd-shared
+	if modprobe -a 9pnet_virtio 9p &&
+	   mount -t 9p -o trans=virtio,version=9p2000.L,cache=none cbdshare /cbd-shared; then
+		export CBD_SHARED=/cbd-shared
+	else
+		echo "cbd-vm: cannot mount the shared 9p directory"
+	fi
+fi
 . /cbd/cbd_lib.sh
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null

@@ -14,6 +14,12 @@
 #   MULTI=0                   skip the multi-guest tests (MULTI_TESTS, run
 #                             in two guests on the same memory; default on
 #                             when no tests are named, for cxl and nvdimm)
+#   MULTI_TESTS="..."         the multi-guest list (default: shared_mem.sh
+#                             and the mh_*.sh multi-host tests); the guests
+#                             get MULTI_SMP (1) CPUs and MULTI_MEM (1G),
+#                             MULTI_TEST_TIMEOUT (600) per test
+#   MULTI_QUICK=1             the reduced list (MULTI_TESTS_QUICK: no host
+#                             kills), e.g. for a short CI job
 #   SKIP_BUILD=1              do not run "make modules" first
 #   CRC_PASS=0                skip the CRC pass (default on when no tests
 #                             are named): the module is also built with
@@ -62,8 +68,25 @@ fi
 # crc_mismatch.sh loads the other build as cbd_alt.ko
 export CBD_ALT_KO=$CRC_DIR/cbd.ko
 
-# Tests that run in two guests sharing the memory (vm.sh --guests).
-MULTI_TESTS=${MULTI_TESTS:-shared_mem.sh}
+# Tests that run in two guests sharing the memory (vm.sh --guests); the
+# whole list runs in both, guest 0 is host A and guest 1 host B.
+MULTI_TESTS_FULL="shared_mem.sh mh_hosts.sh mh_io.sh mh_alloc_race.sh mh_blkdev_death.sh mh_host_death.sh mh_limits.sh"
+MULTI_TESTS_QUICK="shared_mem.sh mh_hosts.sh mh_io.sh mh_alloc_race.sh mh_limits.sh"
+if [ "${MULTI_QUICK:-0}" = 1 ]; then
+	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_QUICK}
+else
+	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_FULL}
+fi
+
+# mh_limits.sh needs the module built without CONFIG_CBD_MULTIHOST: build
+# it from a copy of the sources (the tree's cbd.ko stays as it is).
+build_nomh_ko() {
+	local d=$OUT_DIR/.build-nomultihost
+	mkdir -p "$d"
+	rm -f "$d"/*.c "$d"/*.h
+	cp "$VM_REPO"/cbd_*.c "$VM_REPO"/cbd_*.h "$VM_REPO"/Kbuild "$VM_REPO"/Kconfig "$VM_REPO"/Makefile "$d/"
+	make -s -C "$d" MULTIHOST=0 modules >&2 && echo "$d/cbd.ko"
+}
 # decisions.md: the tests run with CRC both off and on.
 CRC_TESTS=${CRC_TESTS:-crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh}
 CRC_MODES=${CRC_MODES:-nvdimm}
@@ -90,7 +113,8 @@ run_group() {
 	local name=$1
 	shift
 	if [ "$multi" = 1 ]; then
-		vm_run_guests "$*" "$*" || rc=1
+		SMP=${MULTI_SMP:-1} MEM=${MULTI_MEM:-1G} MEM_MB=$(vm_mib "${MULTI_MEM:-1G}") \
+		TEST_TIMEOUT=${MULTI_TEST_TIMEOUT:-600} vm_run_guests "$*" "$*" || rc=1
 	else
 		VM_NAME=$name vm_run "$@" || rc=1
 	fi
@@ -105,6 +129,12 @@ run_group() {
 }
 
 PMEM2_WANTED=$PMEM2_SIZE
+if [ "$MULTI" = 1 ] && [[ " $MULTI_TESTS " == *" mh_limits.sh "* ]] && [ -z "${CBD_KO_NOMH:-}" ]; then
+	vm_defaults
+	vm_log "building cbd.ko without CONFIG_CBD_MULTIHOST (for mh_limits.sh)"
+	CBD_KO_NOMH=$(build_nomh_ko) || { vm_log "warning: MULTIHOST=0 build failed, mh_limits.sh will skip"; CBD_KO_NOMH=; }
+fi
+export CBD_KO_NOMH
 for mode in $PMEM_MODES; do
 	PMEM=$mode
 	PMEM2_SIZE=$PMEM2_WANTED

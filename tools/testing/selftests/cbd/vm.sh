@@ -9,7 +9,10 @@
 #   vm.sh --shell          boot and drop into a shell on the serial console
 #   vm.sh --guests "A.sh B.sh" "C.sh"
 #                          boot one guest per argument on the same memory
-#                          (multi-host), each running its own tests
+#                          (multi-host), each running its own tests; they
+#                          share a 9p directory (/cbd-shared in the guest)
+#                          for markers, and a guest can ask to be killed
+#                          (SIGKILL) and restarted (see vm_run_guests)
 #
 # The script can also be sourced ("source vm.sh") for its functions; see
 # run_vm_tests.sh and demo.sh.  Everything is driven by the environment:
@@ -33,6 +36,9 @@
 #   VM_TIMEOUT=secs        host-side timeout for the whole VM (default:
 #                          240 + TEST_TIMEOUT * number of tests)
 #   CBD_KO=path            module to test (default: <repo>/cbd.ko)
+#   CBD_KO_NOMH=path       optional second module, built without
+#                          CONFIG_CBD_MULTIHOST; in the guest as
+#                          /cbd/cbd_nomultihost.ko (mh_limits.sh)
 #   OUT_DIR=dir            where run logs go (default: ./out next to this
 #                          script); each run gets its own subdirectory
 #   VERBOSE=1              stream the kernel console instead of the KTAP
@@ -258,6 +264,7 @@ vm_build_initrd() {
 	# The module, with modules.dep regenerated so that "modprobe cbd" works
 	# (under a lock: the cached base tree is shared by concurrent runs).
 	cp "$ko" "$ov/usr/lib/modules/$kver/extra/cbd.ko"
+	[ -z "${CBD_KO_NOMH:-}" ] || cp "$CBD_KO_NOMH" "$ov/cbd/cbd_nomultihost.ko"
 	(
 		flock 9
 		local mdir="$base/root/usr/lib/modules/$kver"
@@ -279,6 +286,8 @@ vm_build_initrd() {
 	VM_SHELL='${VM_SHELL:-0}'
 	VM_TEST_TIMEOUT='$TEST_TIMEOUT'
 	VM_GUEST_ID='${VM_GUEST_ID:-0}'
+	VM_GUESTS='${VM_GUESTS:-1}'
+	VM_SHARED='${VM_SHARED_DIR:+1}'
 	EOF
 	(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) > "$run/overlay.cpio"
 	flock "$base/lock" cat "$base/base.cpio" "$run/overlay.cpio" > "$run/initrd.cpio"
@@ -404,6 +413,10 @@ vm_prepare() {
 	VM_KARGS="console=ttyS0,115200 oops=panic panic=-1 mitigations=off"
 	vm_pmem_args "$run"
 	vm_disk_args "$run"
+	# multi-guest runs: a host directory shared by all guests (markers)
+	[ -z "${VM_SHARED_DIR:-}" ] || VM_QEMU_ARGS+=(
+		-fsdev "local,id=cbdshare,path=$VM_SHARED_DIR,security_model=none"
+		-device "virtio-9p-pci,bus=$VM_PCI_BUS,fsdev=cbdshare,mount_tag=cbdshare")
 	VM_QEMU_ARGS=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
 		-accel tcg,thread=multi -machine "$VM_MACHINE" -smp "$SMP"
 		-kernel "$CBD_CACHE/vmlinuz" -initrd "$run/initrd.cpio"
@@ -576,46 +589,168 @@ vm_run() {
 # argument is one guest's test list (space separated):
 #   vm_run_guests "mh_backend.sh" "mh_blkdev.sh"
 # Guest i gets VM_GUEST_ID=i (hostname cbd-vm<i>, CBD_GUEST_ID=i in the
-# tests), its own run directory and disks; all share PMEM_FILE (cxl: each
-# with its own label area).  Guest i+1 starts once guest i has set up its
-# pmem, so that they do not create namespaces on the same memory at once.
+# tests), its own run directory and disks (DISK_DIR/g<i> if DISK_DIR is
+# set); all share PMEM_FILE (cxl: each with its own label area).  Guest
+# i+1 starts once guest i has set up its pmem, so that they do not create
+# namespaces on the same memory at once.
+#
+# Coordination: a host directory (VM_SHARED_DIR, a fresh one under
+# OUT_DIR) is shared with every guest over 9p (/cbd-shared, CBD_SHARED in
+# the tests; helpers in cbd_mh_lib.sh).  A guest asks to be killed by
+# writing kill-g<ID> there, with the lines "tag=TAG" and "restart=TESTS"
+# (mh_kill_me): the runner SIGKILLs that guest's QEMU, then renames the
+# file to killed-TAG and, if TESTS is not empty, boots guest ID again on
+# the same memory and disks with TESTS.  A killed guest is judged on the
+# results it reported before (plus one pass for the test that asked to
+# die) and on its kernel log; the restarted guest is judged normally.
+#
 # Returns 0 only if every guest passed; VM_PASS/VM_FAIL/VM_SKIP are totals
 # and VM_HEALTH is set if any guest was unhealthy.
 vm_run_guests() {
 	[ "$PMEM" != memmap ] || vm_die "PMEM=memmap is guest RAM: it cannot be shared"
 	local shared=${PMEM_FILE:-/dev/shm/cbd-pmem-shared-$$.img} own_file=0
 	[ -n "${PMEM_FILE:-}" ] || own_file=1
-	local i=0 n=$# rc=0 run tests runs=() pids=() starts=() lists=()
+	local i=0 n=$# rc=0 run tests k
+	local -a runs=() pids=() starts=() lists=() gids=() ddirs=() done_=() oks=() tails=()
 	local pass=0 fail=0 skip=0 health=
-	for tests in "$@"; do
-		run=$(PMEM_FILE=$shared VM_GUEST_ID=$i vm_new_run "g$i")
+	mkdir -p "$OUT_DIR"
+	VM_SHARED_DIR=$(mktemp -d "$OUT_DIR/shared.XXXX")
+	chmod 777 "$VM_SHARED_DIR"
+	VM_GUESTS=$n
+
+	# vm_guest_boot ID DISKDIR TESTS: boot guest ID, append it to the lists
+	vm_guest_boot() {
+		local gid=$1 ddir=$2 list=$3 r t
+		r=$(PMEM_FILE=$shared VM_GUEST_ID=$gid vm_new_run "g$gid")
+		[ -n "$ddir" ] || ddir=$r
 		# shellcheck disable=SC2086
-		PMEM_FILE=$shared VM_GUEST_ID=$i vm_prepare "$run" $tests
-		vm_start "$run"
-		vm_log "guest $i ($PMEM): pid $VM_PID, logs in $run"
-		runs+=("$run") pids+=("$VM_PID") starts+=("$VM_START_TIME") lists+=("$tests")
+		PMEM_FILE=$shared VM_GUEST_ID=$gid DISK_DIR=$ddir vm_prepare "$r" $list
+		vm_start "$r"
+		vm_log "guest $gid ($PMEM): pid $VM_PID, logs in $r"
+		if [ "${VERBOSE:-0}" = 1 ]; then
+			tail -n +1 -f --pid="$VM_PID" "$r/console.log" | sed -u "s/^/g$gid: /" &
+		else
+			tail -n +1 -f --pid="$VM_PID" "$r/results.log" | tr -d '\r' |
+				grep --line-buffered -v '^CBD-VM: ' | sed -u "s/^/g$gid: /" &
+		fi
+		t=$!
+		runs+=("$r") pids+=("$VM_PID") starts+=("$VM_START_TIME") lists+=("$list")
+		gids+=("$gid") ddirs+=("$ddir") done_+=(0) oks+=(1) tails+=("$t")
+	}
+
+	for tests in "$@"; do
+		vm_guest_boot "$i" "${DISK_DIR:+$DISK_DIR/g$i}" "$tests"
 		if [ $((i + 1)) -lt "$n" ]; then
-			cbd_wait_for 300 grep -aq '^cbd-vm: pmem' "$run/console.log" ||
+			cbd_wait_for 300 grep -aq '^cbd-vm: pmem' "${runs[$i]}/console.log" ||
 				vm_log "guest $i: no pmem report after 300s, starting the next one anyway"
 		fi
 		i=$((i + 1))
 	done
-	for i in "${!runs[@]}"; do
-		VM_PID=${pids[$i]} VM_START_TIME=${starts[$i]}
+
+	# vm_guest_finish IDX KILLED: judge guest IDX and add up
+	vm_guest_finish() {
+		local x=$1 killed=$2 r
+		r=${runs[$x]}
+		wait "${tails[$x]}" 2>/dev/null || true
 		# shellcheck disable=SC2086
-		set -- ${lists[$i]}
-		vm_log "guest $i: waiting (tests: $*)"
-		vm_wait "${runs[$i]}" "${VM_TIMEOUT:-$(( 240 + TEST_TIMEOUT * ($# + n - 1) ))}"
-		vm_judge "${runs[$i]}" "$@" || rc=1
-		vm_log "guest $i finished in ${VM_ELAPSED}s: $VM_PASS passed, $VM_FAIL failed, $VM_SKIP skipped${VM_HEALTH:+, kernel unhealthy}"
+		set -- ${lists[$x]}
+		if [ "$killed" = 1 ]; then
+			vm_judge_killed "$r" || oks[x]=0
+		else
+			vm_judge "$r" "$@" || oks[x]=0
+		fi
+		vm_log "guest ${gids[$x]}$([ "$killed" = 1 ] && echo " (killed on request)") finished in ${VM_ELAPSED}s: $VM_PASS passed, $VM_FAIL failed, $VM_SKIP skipped${VM_HEALTH:+, kernel unhealthy}"
 		pass=$((pass + VM_PASS)) fail=$((fail + VM_FAIL)) skip=$((skip + VM_SKIP))
-		[ -z "$VM_HEALTH" ] || health+="guest $i: $VM_HEALTH; "
-		VM_PMEM_TEMP=0 vm_cleanup "${runs[$i]}" "$rc"
+		[ -z "$VM_HEALTH" ] || health+="guest ${gids[$x]}: $VM_HEALTH; "
+		[ "${oks[$x]}" = 1 ] || rc=1
+		done_[x]=1
+	}
+
+	local left=1 x f tag restart limit
+	while [ "$left" = 1 ]; do
+		left=0
+		for x in "${!runs[@]}"; do
+			[ "${done_[$x]}" = 0 ] || continue
+			left=1
+			VM_PID=${pids[$x]}
+			f=$VM_SHARED_DIR/kill-g${gids[$x]}
+			if [ -f "$f" ] && ! vm_dead "$VM_PID"; then
+				kill -9 "$VM_PID" 2>/dev/null || true
+				wait "$VM_PID" 2>/dev/null || true
+				tag=$(sed -n 's/^tag=//p' "$f") restart=$(sed -n 's/^restart=//p' "$f")
+				vm_log "guest ${gids[$x]}: SIGKILLed at its request (${tag:-no tag})"
+				mv "$f" "$VM_SHARED_DIR/killed-${tag:-g${gids[$x]}}"
+				VM_RC=137 VM_ELAPSED=$(( $(date +%s) - starts[x] ))
+				vm_guest_finish "$x" 1
+				[ -z "$restart" ] || vm_guest_boot "${gids[$x]}" "${ddirs[$x]}" "$restart"
+				continue
+			fi
+			# shellcheck disable=SC2086
+			set -- ${lists[$x]}
+			limit=${VM_TIMEOUT:-$(( 240 + TEST_TIMEOUT * ($# + n - 1) ))}
+			if vm_dead "$VM_PID"; then
+				VM_RC=0
+				wait "$VM_PID" 2>/dev/null || VM_RC=$?
+			elif (( $(date +%s) - starts[x] >= limit )); then
+				vm_log "timeout: guest ${gids[$x]} still running after ${limit}s, killing it"
+				kill "$VM_PID" 2>/dev/null || true
+				cbd_wait_for 5 vm_dead "$VM_PID" || kill -9 "$VM_PID" 2>/dev/null || true
+				wait "$VM_PID" 2>/dev/null || true
+				VM_RC=124
+			else
+				continue
+			fi
+			VM_ELAPSED=$(( $(date +%s) - starts[x] ))
+			vm_guest_finish "$x" 0
+		done
+		[ "$left" = 0 ] || sleep 1
 	done
+	VM_ALL_PIDS=()
+
+	# Logs: a guest's run dir holds its disks, so clean up at the end.
+	for x in "${!runs[@]}"; do
+		k=0
+		[ "$rc" = 0 ] || k=1
+		VM_PMEM_TEMP=0 DISK_DIR=${ddirs[$x]} vm_cleanup "${runs[$x]}" "$k"
+	done
+	# the disk images go even when logs are kept (unless DISK_DIR= asked)
+	[ -n "${DISK_DIR:-}" ] || for x in "${!runs[@]}"; do
+		rm -f "${ddirs[$x]}"/disk*.img
+	done
+	if [ "$rc" = 0 ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$VM_SHARED_DIR"
+	else
+		vm_log "shared directory: $VM_SHARED_DIR"
+	fi
 	[ "$own_file" = 0 ] || rm -f "$shared" "$shared".lsa* "$shared".2 "$shared".2.lsa*
+	VM_SHARED_DIR=
 	VM_PASS=$pass VM_FAIL=$fail VM_SKIP=$skip VM_HEALTH=$health
 	VM_RUN_DIR=${runs[0]}
 	return "$rc"
+}
+
+# Judge a guest killed at its own request (vm_run_guests): the results it
+# reported before, one pass for the test that asked to die, and its kernel
+# log up to the kill.
+vm_judge_killed() {
+	local run=$1 res bad
+	res=$(tr -d '\r' < "$run/results.log")
+	VM_PASS=$(grep -cE '^ok [0-9]+ selftests: ' <<<"$res" | head -1) || true
+	VM_SKIP=$(grep -E '^ok [0-9]+ selftests: ' <<<"$res" | grep -c '# SKIP') || true
+	VM_FAIL=$(grep -cE '^not ok [0-9]+ selftests: ' <<<"$res") || true
+	VM_PASS=$(( VM_PASS - VM_SKIP + 1 ))
+	VM_HEALTH=
+	bad=$(tr -d '\r' < "$run/console.log" | grep -aE '^\[ *[0-9]+\.[0-9]+\]' |
+	      grep -aE "$CBD_BAD_KLOG" | head -5) || true
+	if grep -aq 'Kernel panic' "$run/console.log"; then
+		VM_HEALTH="kernel panic"
+	elif [ -n "$bad" ]; then
+		VM_HEALTH="bad kernel log lines: $(head -1 <<<"$bad")"
+		vm_log "kernel log:"
+		sed 's/^/vm:   /' <<<"$bad" >&2
+	fi
+	[ -z "$VM_HEALTH" ] || vm_log "UNHEALTHY: $VM_HEALTH"
+	[ -z "$VM_HEALTH" ] && [ "$VM_FAIL" -eq 0 ]
 }
 
 vm_shell() {

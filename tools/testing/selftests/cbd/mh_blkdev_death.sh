@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Death of the blkdev's host (two guests, vm.sh --guests).  B uses a disk
+# of A through /dev/cbdX with I/O in flight when the runner SIGKILLs B's
+# QEMU.  A's handlers poll B's channels (no doorbell across hosts), so
+# while B lives A's CPU is busy; once B's blkdev heartbeat is stale
+# (30 s), A stops serving its channels, which shows as A's CPU going
+# idle.  A then sees B's host and blkdev not alive, dev-clear detaches the
+# dead blkdev from A's backend, backend-stop succeeds, host-clear and
+# segment-clear reclaim the rest.  B is booted again for the tests after
+# this one.
+
+set -u
+. "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
+. "$(dirname "$0")/cbd_mh_lib.sh"
+
+HANDLER_STOP_MAX=${MH_HANDLER_STOP_MAX:-60}
+now() { date +%s; }
+
+# A's CPU is mostly idle (its handlers stopped polling)
+a_idle() {
+	local p
+	p=$(mh_cpu_idle_pct 2)
+	IDLE_LAST=$p
+	[ "$p" -ge 50 ]
+}
+
+a_run() {
+	local bid devid bhost t0 seg segs busy
+	mh_step "A: backend-start on $CBD_DISK" cbd_backend_start "$CBD_DISK" || return
+	bid=$CBD_LAST_BACKEND
+	mh_put backend "$bid"
+	mh_wait dev-started 120 || return
+	read -r devid bhost <<< "$(mh_get dev-started)"
+	busy=$(mh_cpu_idle_pct 3)
+	ktap_print_msg "A: CPU ${busy}% idle while serving B's channels by polling"
+	cbd_check "A: CPU busy (<50% idle) while its handlers poll B's channels" test "$busy" -lt 50
+	cbd_check "B was killed" cbd_wait_for 300 mh_killed 1 || { mh_abort "no kill"; return; }
+	t0=$(now)
+	segs=$(cbd_channels_of "$devid" "$bid")
+	IDLE_LAST=
+	cbd_check "A: handlers for B's channels stop within ${HANDLER_STOP_MAX}s (CPU idle)" \
+		cbd_wait_for "$HANDLER_STOP_MAX" a_idle
+	ktap_print_msg "A: CPU ${IDLE_LAST}% idle $(( $(now) - t0 ))s after the kill"
+	cbd_check "A: host$bhost (B) reads alive=false" \
+		cbd_wait_file_is 30 "$(cbd_tdir)/cbd_hosts/host$bhost/alive" false
+	cbd_check "A: blkdev$devid (B) reads alive=false" \
+		cbd_file_is "$(cbd_tdir)/cbd_blkdevs/blkdev$devid/alive" false
+	cbd_expect "$(cbd_adm_file)" "op=backend-stop,backend_id=$bid" EBUSY \
+		"A: backend-stop while dead blkdev$devid is still attached: EBUSY"
+	cbd_expect "$(cbd_adm_file)" "op=dev-clear,dev_id=$devid" OK "A: dev-clear of dead blkdev$devid"
+	cbd_check "A: backend-stop succeeds" cbd_backend_stop "$bid"
+	cbd_expect "$(cbd_adm_file)" "op=host-clear,host_id=$bhost" OK "A: host-clear of dead host$bhost (B)"
+	for seg in $segs; do
+		cbd_check "A: channel segment$seg reads alive=false" cbd_wait_file_is 60 \
+			"$(cbd_tdir)/cbd_segments/segment$seg/alive" false
+		cbd_expect "$(cbd_adm_file)" "op=segment-clear,segment_id=$seg" OK \
+			"A: segment-clear of dead segment$seg"
+	done
+	cbd_check "A: no hung task, no warning" cbd_klog_clean
+}
+
+b_run() {
+	local bid
+	mh_wait backend 120 || return
+	bid=$(mh_get backend)
+	mh_step "B: dev-start on A's backend$bid (2 queues)" cbd_dev_start "$bid" 2 || return
+	dd if=/dev/zero of="/dev/$CBD_LAST_CBD" bs=64k count=100000 oflag=direct \
+		> /dev/null 2>&1 &
+	sleep 1
+	mh_put dev-started "$CBD_LAST_DEV_ID $(cbd_my_host_id)"
+	sleep 4
+	mh_kill_me
+}
+
+mh_require
+if mh_restarted; then
+	ktap_print_msg "guest $MH_ID restarted after SIGKILL: nothing more to do here"
+	ktap_set_plan 1
+	ktap_test_pass "restarted"
+	exit 0
+fi
+cbd_core_begin
+cbd_require_disk
+mh_register || cbd_finish
+if mh_is_a; then a_run; else b_run; fi
+cbd_finish
