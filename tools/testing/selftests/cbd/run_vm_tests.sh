@@ -18,8 +18,10 @@
 #                             and the mh_*.sh multi-host tests); the guests
 #                             get MULTI_SMP (1) CPUs and MULTI_MEM (1G),
 #                             MULTI_TEST_TIMEOUT (600) per test
-#   MULTI_QUICK=1             the reduced list (MULTI_TESTS_QUICK: no host
-#                             kills), e.g. for a short CI job
+#   MULTI_QUICK=1             (default) the reduced multi-guest list, without
+#                             the host-kill tests; 0: the full list
+#   MULTI_ONLY=1              only the multi-guest tests (make test-multihost:
+#                             MULTI_ONLY=1 MULTI_QUICK=0)
 #   SKIP_BUILD=1              do not run "make modules" first
 #   CRC_PASS=0                skip the CRC pass (default on when no tests
 #                             are named): the module is also built with
@@ -66,13 +68,13 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 	fi
 fi
 # crc_mismatch.sh loads the other build as cbd_alt.ko
-export CBD_ALT_KO=$CRC_DIR/cbd.ko
+export CBD_ALT_KO=${CBD_ALT_KO:-$CRC_DIR/cbd.ko}
 
 # Tests that run in two guests sharing the memory (vm.sh --guests); the
 # whole list runs in both, guest 0 is host A and guest 1 host B.
 MULTI_TESTS_FULL="shared_mem.sh mh_hosts.sh mh_io.sh mh_alloc_race.sh mh_blkdev_death.sh mh_host_death.sh mh_limits.sh"
 MULTI_TESTS_QUICK="shared_mem.sh mh_hosts.sh mh_io.sh mh_alloc_race.sh mh_limits.sh"
-if [ "${MULTI_QUICK:-0}" = 1 ]; then
+if [ "${MULTI_QUICK:-1}" = 1 ]; then
 	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_QUICK}
 else
 	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_FULL}
@@ -100,6 +102,7 @@ else
 	CRC_PASS=${CRC_PASS:-1}
 fi
 [ ${#TESTS[@]} -gt 0 ] || vm_die "no tests"
+[ "${MULTI_ONLY:-0}" != 1 ] || MULTI=1
 
 total_pass=0 total_fail=0 total_skip=0
 failed_runs=()
@@ -140,7 +143,9 @@ for mode in $PMEM_MODES; do
 	PMEM2_SIZE=$PMEM2_WANTED
 	[ "$mode" != memmap ] || PMEM2_SIZE=	# memmap has no second device
 	vm_defaults
-	if [ "${VM_PER_TEST:-0}" = 1 ]; then
+	if [ "${MULTI_ONLY:-0}" = 1 ]; then
+		:
+	elif [ "${VM_PER_TEST:-0}" = 1 ]; then
 		for t in "${TESTS[@]}"; do
 			run_group "$(basename "$t" .sh)" "$t"
 		done

@@ -39,6 +39,8 @@
 #   CBD_KO_NOMH=path       optional second module, built without
 #                          CONFIG_CBD_MULTIHOST; in the guest as
 #                          /cbd/cbd_nomultihost.ko (mh_limits.sh)
+#   CBD_ALT_KO=path        optional other CRC build of the module; in the
+#                          guest as /cbd/cbd_alt.ko (crc_mismatch.sh)
 #   OUT_DIR=dir            where run logs go (default: ./out next to this
 #                          script); each run gets its own subdirectory
 #   VERBOSE=1              stream the kernel console instead of the KTAP
@@ -265,6 +267,7 @@ vm_build_initrd() {
 	# (under a lock: the cached base tree is shared by concurrent runs).
 	cp "$ko" "$ov/usr/lib/modules/$kver/extra/cbd.ko"
 	[ -z "${CBD_KO_NOMH:-}" ] || cp "$CBD_KO_NOMH" "$ov/cbd/cbd_nomultihost.ko"
+	[ ! -f "${CBD_ALT_KO:-}" ] || cp "$CBD_ALT_KO" "$ov/cbd/cbd_alt.ko"
 	(
 		flock 9
 		local mdir="$base/root/usr/lib/modules/$kver"
