@@ -11,6 +11,8 @@
 #   make setup           install build/test dependencies (idempotent)
 #   make demo            set up, build, boot the demo VM
 #   make test            set up, build, run the kselftests in QEMU
+#   make test-multihost  the full two-guest (multi-host) suite, host kills
+#                        included (make test runs it without those)
 #   make bench           run the benchmark VM
 #   make intree-check    build as drivers/block/cbd in a linux-source tree
 
@@ -60,6 +62,9 @@ demo: setup
 test: setup
 	$(SELFTESTS)/run_vm_tests.sh
 
+test-multihost: setup
+	MULTI_ONLY=1 MULTI_QUICK=0 $(SELFTESTS)/run_vm_tests.sh
+
 bench: setup
 	$(MAKE) modules
 	$(SELFTESTS)/bench.sh
@@ -67,5 +72,5 @@ bench: setup
 intree-check: setup
 	$(SELFTESTS)/intree_check.sh
 
-.PHONY: all modules clean checkpatch setup demo test bench intree-check
+.PHONY: all modules clean checkpatch setup demo test test-multihost bench intree-check
 endif

@@ -89,7 +89,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	mh_wait "owned$r.g$MH_PEER" || break
 	mh_get "owned$r.g$MH_PEER" | tr ' ' '\n' | sed '/^$/d' | sort > "$TMP/theirs"
 	ktap_print_msg "round $r: mine: $(tr '\n' ' ' < "$TMP/mine")| peer's: $(tr '\n' ' ' < "$TMP/theirs")"
-	common=$(comm -12 "$TMP/mine" "$TMP/theirs" | tr '\n' ' ')
+	common=$(grep -Fx -f "$TMP/theirs" "$TMP/mine" | tr "\n" " ")
 	cbd_check "round $r: no backend, blkdev or segment slot on both hosts${common:+ ($common)}" \
 		test -z "$common"
 	cbd_check "round $r: 2 backends, 2 blkdevs, $((2 * QUEUES)) channel segments here" \
