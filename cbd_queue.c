@@ -119,6 +119,27 @@ static int cbd_queue_add_inflight(struct cbd_queue *cbdq,
 	return ret;
 }
 
+/*
+ * After a submission: a local backend's handler is notified and rings our
+ * doorbell when it completes, so the completion work only needs to be
+ * armed to notice a dead backend; a remote backend is polled at once.
+ */
+static void cbd_queue_kick(struct cbd_queue *cbdq)
+{
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+	if (!cbd_blkdev->local_backend) {
+		queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+		return;
+	}
+
+	cbdt_notify_backend(cbd_blkdev->cbdt, cbd_blkdev->backend_id,
+			    cbdq->channel.seg_id);
+	/* no-op when already pending, e.g. for the doorbell */
+	queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work,
+			   CBD_QUEUE_LIVENESS_INTERVAL);
+}
+
 /**
  * cbd_queue_req_to_backend - submit a request through the channel
  * @cbd_req: request (or cache child request) with op, off, data_len, bio
@@ -166,10 +187,7 @@ out_unlock:
 	if (ret)
 		return ret;
 
-	if (cbdq->cbd_blkdev->local_backend)
-		cbdt_notify_backend(cbdq->cbd_blkdev->cbdt,
-				    cbdq->cbd_blkdev->backend_id, channel->seg_id);
-	queue_delayed_work(cbdq->cbd_blkdev->task_wq, &cbdq->complete_work, 0);
+	cbd_queue_kick(cbdq);
 
 	return 0;
 }
