@@ -44,7 +44,14 @@ echo "driver: $(git -C "$VM_REPO" describe --always --dirty 2>/dev/null || echo 
 	d=$(git -C "$VM_REPO" diff --name-only -- '*.c' '*.h' 2>/dev/null | grep -v / | tr '\n' ' ')
 	[ -z "$d" ] || echo ", uncommitted changes in: $d")"
 host_load "before"
+# the 1-minute load average every 30 s while the guest runs
+LOADS=$(mktemp)
+(while sleep 30; do cut -d' ' -f1 /proc/loadavg; done > "$LOADS") &
+SAMPLER=$!
 rc=0
 VM_NAME=bench VM_PLAIN=1 vm_run bench_guest.sh || rc=1
+kill "$SAMPLER" 2>/dev/null || true
 host_load "after"
+sort -g "$LOADS" | awk '{v[NR] = $1} END {if (NR) printf "host: load average during the run: min %s, median %s, max %s (%d samples)\n", v[1], v[int((NR + 1) / 2)], v[NR], NR}'
+rm -f "$LOADS"
 exit "$rc"
