@@ -22,6 +22,8 @@
 #include "cbd_queue.h"
 
 #define CBD_HANDLER_BIO_POOL_SIZE	256
+/* a polled channel without entries for this long is polled lazily */
+#define CBD_HANDLER_IDLE_MS		10
 
 static bool cbd_ring_idx_valid(u32 idx, u32 size, u32 entry_size)
 {
@@ -364,6 +366,20 @@ static int cbd_handler_handle_one(struct cbd_handler *handler)
 	return 0;
 }
 
+/*
+ * A remote blkdev cannot notify us, so its channel is polled: at once
+ * while entries keep coming, once a jiffy after CBD_HANDLER_IDLE_MS
+ * without any, so that an idle channel does not eat a CPU.  The first
+ * request after an idle period waits at most a jiffy longer.
+ */
+static unsigned long cbd_handler_poll_delay(struct cbd_handler *handler)
+{
+	unsigned long idle_since = handler->last_hit +
+				   msecs_to_jiffies(CBD_HANDLER_IDLE_MS);
+
+	return time_after(jiffies, idle_since) ? 1 : 0;
+}
+
 static void cbd_handler_work_fn(struct work_struct *work)
 {
 	struct cbd_handler *handler = container_of(to_delayed_work(work),
@@ -377,6 +393,7 @@ again:
 	ret = cbd_handler_handle_one(handler);
 	if (!ret) {
 		cbdwc_hit(&handler->handle_worker_cfg);
+		handler->last_hit = jiffies;
 		cond_resched();
 		goto again;
 	}
@@ -390,7 +407,8 @@ again:
 	 * tell us either: check again shortly.  Otherwise wait for a notify.
 	 */
 	if (handler->polling)
-		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 0);
+		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work,
+				   cbd_handler_poll_delay(handler));
 	else if (waiting || ret == -ENOSPC)
 		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 1);
 }
@@ -485,6 +503,7 @@ int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id)
 		return -ENOMEM;
 
 	handler->cbdb = cbdb;
+	handler->last_hit = jiffies;
 	atomic_set(&handler->inflight, 0);
 	INIT_LIST_HEAD(&handler->pending_ces);
 	INIT_DELAYED_WORK(&handler->handle_work, cbd_handler_work_fn);

@@ -67,6 +67,7 @@ struct cbd_backend_io {
  *	writer's value; protected by channel.compr_lock)
  * @pending_ces: ended bios whose completion did not fit in the ring
  *	(protected by channel.compr_lock)
+ * @last_hit: jiffies when the last entry was consumed (idle polling)
  * @stopping: destroy started, the work must not be queued any more
  * @crashed: fault injection: post no completion any more
  *	(protected by channel.compr_lock)
@@ -90,6 +91,7 @@ struct cbd_handler {
 
 	u32 compr_head;
 	struct list_head pending_ces;
+	unsigned long last_hit;
 	bool stopping;
 	bool crashed;
 	u32 takeover_left;
