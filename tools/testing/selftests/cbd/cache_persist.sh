@@ -19,7 +19,6 @@ S=$((100 * 2048 + 7))
 
 cbd_core_begin
 cbd_require_disk
-cbd_require_io
 cbd_setup_transport
 cbd_model_init
 trap 'cbd_model_cleanup; cbd_cleanup_all >/dev/null 2>&1' EXIT
