@@ -90,7 +90,7 @@ build_nomh_ko() {
 	make -s -C "$d" MULTIHOST=0 modules >&2 && echo "$d/cbd.ko"
 }
 # decisions.md: the tests run with CRC both off and on.
-CRC_TESTS=${CRC_TESTS:-crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh}
+CRC_TESTS=${CRC_TESTS:-crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh cache_overlap.sh cache_persist.sh cache_fio.sh}
 CRC_MODES=${CRC_MODES:-nvdimm}
 if [ $# -gt 0 ]; then
 	TESTS=("$@")
