@@ -167,7 +167,17 @@ vm_base_key() {
 
 # Build (or reuse) the cached base initramfs: busybox, tools, libraries,
 # kernel modules.  Prints the path of the base directory.
+# Build (or find) the cached initramfs base.  Serialised across runs: the
+# prune below must not delete a base another run is still building.
 vm_build_base() {
+	mkdir -p "$CBD_CACHE/initramfs"
+	(
+		flock 8
+		vm_build_base_locked
+	) 8>"$CBD_CACHE/initramfs/.build.lock"
+}
+
+vm_build_base_locked() {
 	local kver key dir root modroot m line
 	kver=$(vm_kver)
 	key=$(vm_base_key "$kver")
