@@ -6,16 +6,21 @@
  *
  * The keys of a kset are written with zero-copy bios straight from the
  * cache pages; keys that overlap an earlier key of the kset wait for it,
- * so that the disk ends up with the newest data.  Then the disk is
- * flushed and only then dirty_tail moves past the kset (and is flushed):
- * the backing disk holds, at every kset boundary, exactly the writes of
- * the journal up to there, in order, and a crash in between replays the
- * kset.
+ * and a kset starts when the previous one is complete, so that the disk
+ * ends up with the newest data.  Every CBD_CACHE_WB_FLUSH_KSETS ksets
+ * (and when the journal is written back) the disk is flushed and only
+ * then dirty_tail moves past them (and is flushed): at each of these
+ * points the backing disk holds exactly the writes of the journal up to
+ * there, in order, and after a crash in between the writeback starts
+ * again from the last one.
  */
 
 #include <linux/blkdev.h>
 
 #include "cbd_cache_internal.h"
+
+/* ksets written back between two flushes of the backing disk */
+#define CBD_CACHE_WB_FLUSH_KSETS	16
 
 /**
  * struct cbd_cache_wb_batch - bios of a kset in flight
@@ -120,10 +125,10 @@ static int cbd_cache_wb_submit_key(struct cbd_cache *cache,
 	return 0;
 }
 
-/* Write back the dirty keys of one kset and flush the disk. */
+/* Write back the dirty keys of one kset; add their bytes to *@written. */
 static int cbd_cache_wb_kset(struct cbd_cache *cache,
 			     struct cbd_cache_kset_onmedia *kset,
-			     struct cbd_cache_wb_batch *batch)
+			     struct cbd_cache_wb_batch *batch, u64 *written)
 {
 	struct cbd_cache_key key;
 	u64 bytes = 0;
@@ -160,22 +165,46 @@ static int cbd_cache_wb_kset(struct cbd_cache *cache,
 
 	if (cbd_cache_wb_batch_wait(batch) && !ret)
 		ret = -EIO;
-	if (!ret && bytes)
-		ret = blkdev_issue_flush(file_bdev(cache->bdev_file));
 	if (!ret)
-		atomic64_add(bytes, &cache->writeback_bytes);
+		*written += bytes;
 
 	return ret;
 }
 
-/* Write back until the journal has no more valid kset. */
+/*
+ * Flush the disk, then move dirty_tail to @pos (on media too): what is
+ * behind it never has to be written again.
+ */
+static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *pos,
+			       u64 *written)
+{
+	int ret = 0;
+
+	if (*written)
+		ret = blkdev_issue_flush(file_bdev(cache->bdev_file));
+	if (ret)
+		return ret;
+
+	atomic64_add(*written, &cache->writeback_bytes);
+	*written = 0;
+	cache->dirty_tail = *pos;
+	cbd_cache_pos_onmedia_set(cache, &cache->cache_info->dirty_tail_pos, pos);
+	return 0;
+}
+
+/*
+ * Write back until the journal has no more valid kset.  The disk is
+ * flushed (and dirty_tail moved) every CBD_CACHE_WB_FLUSH_KSETS ksets and
+ * at the end: the disk is crash-consistent at each of these points.
+ */
 static int cbd_cache_writeback_run(struct cbd_cache *cache)
 {
-	struct cbd_cache_info *info = cache->cache_info;
-	struct cbd_cache_pos *tail = &cache->dirty_tail;
+	struct cbd_cache_pos pos = cache->dirty_tail;
 	struct cbd_cache_kset_onmedia *kset;
 	struct cbd_cache_wb_batch *batch;
 	struct cbd_cache_segment *next;
+	u32 ksets = 0, hops = 0;
+	u64 written = 0;
 	int ret = 0;
 
 	lockdep_assert_held(&cache->writeback_lock);
@@ -186,28 +215,35 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 	cbd_cache_wb_batch_init(batch);
 
 	for (;;) {
-		if (cbd_cache_pos_at_seg_end(tail)) {
-			next = cbd_cache_seg_next(tail->seg);
-			if (!next)
+		if (cbd_cache_pos_at_seg_end(&pos)) {
+			next = cbd_cache_seg_next(pos.seg);
+			if (!next || ++hops > cache->n_segs)
 				break;
-			tail->seg = next;
-			tail->off = 0;
-			cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, tail);
+			pos.seg = next;
+			pos.off = 0;
 			continue;
 		}
 
-		kset = cbd_cache_kset_read(cache, tail, cache->wb_kset_buf);
+		kset = cbd_cache_kset_read(cache, &pos, cache->wb_kset_buf);
 		if (!kset)
 			break;
 
-		ret = cbd_cache_wb_kset(cache, kset, batch);
+		ret = cbd_cache_wb_kset(cache, kset, batch, &written);
 		if (ret)
 			break;
 
-		cbd_cache_kset_next_pos(kset, tail);
-		cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, tail);
+		cbd_cache_kset_next_pos(kset, &pos);
+		if (++ksets % CBD_CACHE_WB_FLUSH_KSETS == 0) {
+			ret = cbd_cache_wb_commit(cache, &pos, &written);
+			if (ret)
+				break;
+			hops = 0;
+		}
 		cond_resched();
 	}
+
+	if (!ret && (pos.seg != cache->dirty_tail.seg || pos.off != cache->dirty_tail.off))
+		ret = cbd_cache_wb_commit(cache, &pos, &written);
 
 	kfree(batch);
 	return ret;
