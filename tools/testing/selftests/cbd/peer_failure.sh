@@ -12,8 +12,9 @@
 #    never a hang; dev-stop force=1 returns; the dead backend's slot and,
 #    once their heartbeat expired, its channel segments can be cleared.
 # 2. A backend is re-attached (backend_id=) as soon as the dead one reads
-#    alive=false: the writes in flight complete and every byte is where
-#    it belongs, through /dev/cbdX and on the backing disk.
+#    alive=false: the writes in flight (the crash hits while the disk
+#    shows writes in flight) complete and every byte is where it belongs,
+#    through /dev/cbdX and on the backing disk.
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
@@ -24,7 +25,18 @@ GIVE_UP_MAX=${CBD_GIVE_UP_MAX:-60}
 TMP=/tmp/cbd-peer
 INJECT=
 
+# The write in flight of part 2, in MiB: long enough that it is still
+# running when the crash hits, even on fast pmem.
+BIG=${CBD_PEER_WRITE_MIB:-256}
+
 now() { date +%s; }
+
+# writes_in_flight DISK PID: the writer runs and the disk has writes in
+# flight (/sys/block/DISK/inflight: reads writes).
+writes_in_flight() {
+	kill -0 "$2" 2>/dev/null &&
+		[ "$(awk '{print $2}' "/sys/block/$1/inflight")" -gt 0 ]
+}
 
 inject_crash() {
 	echo "$1" > "$INJECT"
@@ -114,17 +126,18 @@ part_reattach() {
 	bid=$CBD_LAST_BACKEND disk=$CBD_LAST_CBD
 
 	dd if=/dev/urandom of="$TMP/a" bs=1M count=8 2>/dev/null
-	dd if=/dev/urandom of="$TMP/b" bs=1M count=48 2>/dev/null
+	dd if=/dev/urandom of="$TMP/b" bs=1M count="$BIG" 2>/dev/null
 	cbd_check "write 8 MiB at 0" \
 		dd if="$TMP/a" of="/dev/$disk" bs=1M oflag=direct conv=fsync status=none
 
 	dd if="$TMP/b" of="/dev/$disk" bs=1M seek=16 oflag=direct conv=fsync \
 		> "$TMP/dd2.log" 2>&1 &
 	pid=$!
-	sleep 0.5
+	cbd_check "the ${BIG} MiB write has requests in flight" \
+		cbd_wait_for 10 writes_in_flight "$disk" "$pid"
 
 	t0=$(now)
-	cbd_check "inject a crash of backend$bid during a 48 MiB write" \
+	cbd_check "inject a crash of backend$bid during the write" \
 		inject_crash "$bid"
 	cbd_check "backend$bid reads alive=false within 40s" wait_alive "$bid" false 40
 	ktap_print_msg "alive=false $(( $(now) - t0 ))s after the crash"
@@ -143,13 +156,13 @@ part_reattach() {
 
 	cbd_check "/dev/$disk: 0..8 MiB intact" \
 		cmp -n $((8 << 20)) "$TMP/a" "/dev/$disk"
-	cbd_check "/dev/$disk: 16..64 MiB is the write in flight" \
-		sh -c "dd if=/dev/$disk bs=1M skip=16 count=48 iflag=direct status=none | cmp - $TMP/b"
+	cbd_check "/dev/$disk: the write in flight is all there" \
+		sh -c "dd if=/dev/$disk bs=1M skip=16 count=$BIG iflag=direct status=none | cmp - $TMP/b"
 	cbd_check "dev-stop and backend-stop" cbd_stop_pair
 	cbd_check "backing disk: 0..8 MiB intact" \
 		cmp -n $((8 << 20)) "$TMP/a" "$CBD_DISK"
-	cbd_check "backing disk: 16..64 MiB is the write in flight" \
-		sh -c "dd if=$CBD_DISK bs=1M skip=16 count=48 iflag=direct status=none | cmp - $TMP/b"
+	cbd_check "backing disk: the write in flight is all there" \
+		sh -c "dd if=$CBD_DISK bs=1M skip=16 count=$BIG iflag=direct status=none | cmp - $TMP/b"
 }
 
 cbd_core_begin
