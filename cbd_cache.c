@@ -548,15 +548,7 @@ static struct attribute *cbd_cache_attrs[] = {
 	&dev_attr_stats.attr,
 	NULL
 };
-
-static const struct attribute_group cbd_cache_attr_group = {
-	.attrs = cbd_cache_attrs,
-};
-
-static const struct attribute_group *cbd_cache_attr_groups[] = {
-	&cbd_cache_attr_group,
-	NULL
-};
+ATTRIBUTE_GROUPS(cbd_cache);
 
 /*
  * The device is embedded in struct cbd_backend, which backend-stop frees
@@ -569,6 +561,6 @@ static void cbd_cache_dev_release(struct device *dev)
 
 const struct device_type cbd_cache_type = {
 	.name		= "cbd_cache",
-	.groups		= cbd_cache_attr_groups,
+	.groups		= cbd_cache_groups,
 	.release	= cbd_cache_dev_release,
 };
