@@ -329,8 +329,8 @@ static inline bool cbd_cache_stopping(struct cbd_cache *cache)
 	return atomic_read(&cache->state) != cbd_cache_state_running;
 }
 
-static inline struct cbd_cache_kset *cbd_cache_kset(struct cbd_cache *cache,
-						     u32 i)
+static inline struct cbd_cache_kset *
+cbd_cache_kset(struct cbd_cache *cache, u32 i)
 {
 	return cache->ksets + i * cache->kset_stride;
 }

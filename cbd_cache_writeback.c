@@ -193,6 +193,23 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 }
 
 /*
+ * At the end of a key segment: follow the log chain to the next one.
+ * False at the end of the log, or after n_segs hops, which only a
+ * corrupt (looping) chain on media can cause.
+ */
+static bool cbd_cache_wb_next_seg(struct cbd_cache *cache,
+				  struct cbd_cache_pos *pos, u32 *hops)
+{
+	struct cbd_cache_segment *next = cbd_cache_seg_next(pos->seg);
+
+	if (!next || ++*hops > cache->n_segs)
+		return false;
+	pos->seg = next;
+	pos->off = 0;
+	return true;
+}
+
+/*
  * Write back until the journal has no more valid kset.  The disk is
  * flushed (and dirty_tail moved) every CBD_CACHE_WB_FLUSH_KSETS ksets and
  * at the end: the disk is crash-consistent at each of these points.
@@ -202,7 +219,6 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 	struct cbd_cache_pos pos = cache->dirty_tail;
 	struct cbd_cache_kset_onmedia *kset;
 	struct cbd_cache_wb_batch *batch;
-	struct cbd_cache_segment *next;
 	u32 ksets = 0, hops = 0;
 	u64 written = 0;
 	int ret = 0;
@@ -216,11 +232,8 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 
 	for (;;) {
 		if (cbd_cache_pos_at_seg_end(&pos)) {
-			next = cbd_cache_seg_next(pos.seg);
-			if (!next || ++hops > cache->n_segs)
+			if (!cbd_cache_wb_next_seg(cache, &pos, &hops))
 				break;
-			pos.seg = next;
-			pos.off = 0;
 			continue;
 		}
 
@@ -310,7 +323,6 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
 {
 	struct cbd_cache_kset_onmedia *kset;
-	struct cbd_cache_segment *next;
 	struct cbd_cache_pos pos;
 	struct cbd_cache_key key;
 	u32 i, hops = 0;
@@ -325,11 +337,8 @@ u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
 	pos = cache->dirty_tail;
 	for (;;) {
 		if (cbd_cache_pos_at_seg_end(&pos)) {
-			next = cbd_cache_seg_next(pos.seg);
-			if (!next || ++hops > cache->n_segs)
+			if (!cbd_cache_wb_next_seg(cache, &pos, &hops))
 				break;
-			pos.seg = next;
-			pos.off = 0;
 			continue;
 		}
 
