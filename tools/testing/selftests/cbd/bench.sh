@@ -30,6 +30,7 @@ VM_KARGS_EXTRA="${VM_KARGS_EXTRA:+$VM_KARGS_EXTRA }BENCH_RAMP=$BENCH_RAMP BENCH_
 # shellcheck source=vm.sh
 . "$DIR/vm.sh"
 vm_defaults
+vm_quiet_lock -x
 # 4 devices x 4 workloads per round, plus setup and page cache drops
 TEST_TIMEOUT=${BENCH_TIMEOUT:-$(( 300 + BENCH_ROUNDS * 16 * (BENCH_RUNTIME + BENCH_RAMP + 8) ))}
 

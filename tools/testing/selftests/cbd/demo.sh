@@ -11,6 +11,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=vm.sh
 . "$DIR/vm.sh"
 vm_defaults
+vm_quiet_lock -s
 
 cat <<EOM
 CBD demo: a QEMU guest (TCG, Linux $(vm_kver)) with ${PMEM_SIZE} of emulated

@@ -401,6 +401,19 @@ vm_defaults() {
 	[ -e "$CBD_CACHE/vmlinuz" ] || vm_die "$CBD_CACHE/vmlinuz missing: run 'make setup'"
 }
 
+# Benchmarks need a quiet host.  bench.sh takes this lock exclusively
+# (vm_quiet_lock -x) before its VM; every other VM run shares it, so a
+# benchmark waits for running tests and tests wait for a running benchmark.
+# CBD_QUIET_LOCK=none turns it off.
+vm_quiet_lock() {
+	local lock=${CBD_QUIET_LOCK:-/tmp/cbd-quiet.lock}
+	[ "$lock" != none ] && [ -z "${CBD_QUIET_HELD:-}" ] || return 0
+	exec 7>"$lock"
+	[ "${1:--s}" = -s ] || vm_log "waiting for other VM runs to finish ($lock)"
+	flock "${1:--s}" 7
+	export CBD_QUIET_HELD=1
+}
+
 # Create a run directory and print its path.  $1 = short name.
 vm_new_run() {
 	local d
@@ -780,6 +793,7 @@ vm_shell() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	vm_defaults
+	vm_quiet_lock -s
 	if [ "${1:-}" = --shell ]; then
 		vm_shell
 		exit 0
