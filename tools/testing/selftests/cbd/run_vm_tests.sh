@@ -131,6 +131,7 @@ run_group() {
 	[ "$rc" = 0 ] || failed_runs+=("$PMEM/$name: $VM_RUN_DIR")
 }
 
+vm_quiet_lock -s
 PMEM2_WANTED=$PMEM2_SIZE
 if [ "$MULTI" = 1 ] && [[ " $MULTI_TESTS " == *" mh_limits.sh "* ]] && [ -z "${CBD_KO_NOMH:-}" ]; then
 	vm_defaults
