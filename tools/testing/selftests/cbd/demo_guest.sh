@@ -167,18 +167,10 @@ run() {
 	local cmd="op=backend-start,path=$CBD_DISK,cache_size=$cache_mib" r
 	show_adm "$cmd"
 	r=$(cbd_errno "$(cbd_adm_file)" "$cmd")
-	case "$r" in
-	OK)
+	[ "$r" != OK ] || {
 		CACHE="$cache_mib MiB in the pmem"
-		info "backend with a $cache_mib MiB pmem cache" ;;
-	EOPNOTSUPP)
-		info "-> EOPNOTSUPP"
-		info "cache: not there yet (issue 4), continuing without cache"
-		CACHE="none (not there yet, issue 4)"
-		cmd="op=backend-start,path=$CBD_DISK"
-		show_adm "$cmd"
-		r=$(cbd_errno "$(cbd_adm_file)" "$cmd") ;;
-	esac
+		info "backend with a $cache_mib MiB pmem cache"
+	}
 	[ "$r" = OK ] || { fail "$cmd: $r"; return; }
 	cbd_wait_for 10 cbd_find_backend "$CBD_DISK" >/dev/null ||
 		{ fail "no alive backend on $CBD_DISK after backend-start"; return; }
