@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers for the multi-host tests (mh_*.sh): two guests on the same
-# transport memory, run by "vm.sh --guests LIST LIST" (run_vm_tests.sh
-# runs MULTI_TESTS so).  Guest 0 is host A (formats, runs the backends),
-# guest 1 is host B.  Source after cbd_lib.sh and cbd_core_lib.sh.
+# Helpers for the multi-host tests (mh_*.sh): two or more guests on the
+# same transport memory, run by "vm.sh --guests LIST LIST [LIST]"
+# (run_vm_tests.sh runs MULTI_TESTS in two guests, MULTI3_TESTS in
+# three).  Guest 0 is host A (formats, runs the backends), guest 1 is
+# host B, guest 2 host C.  Source after cbd_lib.sh and cbd_core_lib.sh.
 #
 # The guests coordinate through marker files in a directory shared over
 # 9p (CBD_SHARED, /cbd-shared in the VM): names are prefixed with the
@@ -13,7 +14,7 @@
 # at once, so a failure costs one timeout at most.
 #
 # Environment (set by the VM):
-#   CBD_GUEST_ID   0 (host A) or 1 (host B)
+#   CBD_GUEST_ID   0 (host A), 1 (host B), 2 (host C)
 #   CBD_GUESTS     number of guests
 #   CBD_SHARED     the shared directory
 #   CBD_VM_TESTS   this guest's test list (for mh_kill_me's restart)
@@ -22,13 +23,15 @@
 MH_TAG=$(basename "$0" .sh)
 MH_TIMEOUT=${MH_TIMEOUT:-120}
 MH_ID=${CBD_GUEST_ID:-}
-MH_PEER=$(( 1 - ${CBD_GUEST_ID:-0} ))
+MH_PEER=$(( 1 - ${CBD_GUEST_ID:-0} ))	# the other guest of a two-guest test
 
-# Skip unless we run in one of two guests sharing a directory.
+# mh_require [N]: skip unless we run in one of N (default 2) guests
+# sharing a directory.
 mh_require() {
+	local n=${1:-2}
 	[ -n "${CBD_SHARED:-}" ] && [ -d "$CBD_SHARED" ] && [ -n "$MH_ID" ] &&
-	[ "${CBD_GUESTS:-1}" -ge 2 ] ||
-		ktap_exit_skip "needs two guests on one memory with a shared directory (vm.sh --guests)"
+	[ "${CBD_GUESTS:-1}" -ge "$n" ] ||
+		ktap_exit_skip "needs $n guests on one memory with a shared directory (vm.sh --guests)"
 }
 
 mh_is_a() { [ "$MH_ID" = 0 ]; }
@@ -74,6 +77,21 @@ mh_barrier() {
 	done
 }
 
+# mh_go NAME [SECONDS]: start together.  After a barrier, guest 0 puts
+# marker NAME and every guest spins on it without sleeping (one 9p stat
+# per turn), so that they leave much closer together than cbd_wait_for's
+# 0.1 s poll would let them.
+mh_go() {
+	local name=$1 secs=${2:-30} f end
+	mh_barrier "$name.ready" || return 1
+	f=$(mh_path "$name")
+	mh_is_a && mh_put "$name"
+	end=$((SECONDS + secs))
+	until [ -e "$f" ]; do
+		[ "$SECONDS" -lt "$end" ] || { ktap_print_msg "'$name': no go after ${secs}s"; return 1; }
+	done
+}
+
 # mh_step DESC CMD...: cbd_check, but abort the peer's waits on failure.
 mh_step() {
 	local desc=$1
@@ -111,7 +129,9 @@ mh_kill_me() {
 	done
 }
 
-# Register the transport: host A formats, host B waits for A and joins.
+# Register the transport: host A formats, the others wait for A and join.
+# Each publishes its host id as registered-g<ID> (A also as registered,
+# B also as registered-b).
 mh_register() {
 	if mh_is_a; then
 		mh_step "host A: format and register as $(hostname)" \
@@ -119,11 +139,15 @@ mh_register() {
 		mh_put registered "$(cbd_my_host_id)"
 	else
 		mh_wait registered || { ktap_test_fail "host A registered"; return 1; }
-		mh_step "host B: register without format as $(hostname)" \
+		mh_step "guest $MH_ID: register without format as $(hostname)" \
 			cbd_register "path=$CBD_PMEM,hostname=$(hostname)" || return 1
-		mh_put registered-b "$(cbd_my_host_id)"
+		[ "$MH_ID" != 1 ] || mh_put registered-b "$(cbd_my_host_id)"
 	fi
+	mh_put "registered-g$MH_ID" "$(cbd_my_host_id)"
 }
+
+# Host id of guest $1 (once it registered).
+mh_host_id_of() { mh_get "registered-g$1"; }
 
 # Host id of the peer, from its registration marker.
 mh_peer_host_id() {

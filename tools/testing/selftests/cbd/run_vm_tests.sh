@@ -15,9 +15,15 @@
 #                             in two guests on the same memory; default on
 #                             when no tests are named, for cxl and nvdimm)
 #   MULTI_TESTS="..."         the multi-guest list (default: shared_mem.sh
-#                             and the mh_*.sh multi-host tests); the guests
-#                             get MULTI_SMP (1) CPUs and MULTI_MEM (1G),
-#                             MULTI_TEST_TIMEOUT (600) per test
+#                             and the mh_*.sh multi-host tests; empty: no
+#                             two-guest run); the guests get MULTI_SMP (1)
+#                             CPUs and MULTI_MEM (1G), MULTI_TEST_TIMEOUT
+#                             (600) per test
+#   MULTI3_TESTS="..."        tests run in three guests on the same memory
+#                             (default: mh_three.sh, unless MULTI_TESTS is
+#                             given; empty: no three-guest run), in
+#                             MULTI3_MODES (default: every mode; only
+#                             nvdimm for the default quick list)
 #   MULTI_QUICK=1             (default) the reduced multi-guest list, without
 #                             the host-kill tests; 0: the full list
 #   MULTI_ONLY=1              only the multi-guest tests (make test-multihost:
@@ -71,13 +77,25 @@ fi
 export CBD_ALT_KO=${CBD_ALT_KO:-$CRC_DIR/cbd.ko}
 
 # Tests that run in two guests sharing the memory (vm.sh --guests); the
-# whole list runs in both, guest 0 is host A and guest 1 host B.
+# whole list runs in both, guest 0 is host A and guest 1 host B.  Then the
+# three-guest list, in guests 0, 1 and 2 (A, B, C).
 MULTI_TESTS_FULL="shared_mem.sh mh_hosts.sh mh_io.sh mh_cache.sh mh_alloc_race.sh mh_blkdev_death.sh mh_host_death.sh mh_limits.sh cache_powerloss.sh"
 MULTI_TESTS_QUICK="shared_mem.sh mh_hosts.sh mh_io.sh mh_cache.sh mh_alloc_race.sh mh_limits.sh"
-if [ "${MULTI_QUICK:-1}" = 1 ]; then
-	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_QUICK}
+MULTI3_TESTS_DEFAULT="mh_three.sh"
+if [ -n "${MULTI3_TESTS+set}" ]; then
+	:	# given: in every mode unless MULTI3_MODES says otherwise
+elif [ -n "${MULTI_TESTS+set}" ]; then
+	MULTI3_TESTS=	# a two-guest list given alone
 else
-	MULTI_TESTS=${MULTI_TESTS:-$MULTI_TESTS_FULL}
+	MULTI3_TESTS=$MULTI3_TESTS_DEFAULT
+	# three guests take 2.5 min on nvdimm, more on cxl: nvdimm only
+	# in make test
+	[ "${MULTI_QUICK:-1}" != 1 ] || MULTI3_MODES=${MULTI3_MODES:-nvdimm}
+fi
+if [ "${MULTI_QUICK:-1}" = 1 ]; then
+	MULTI_TESTS=${MULTI_TESTS-$MULTI_TESTS_QUICK}
+else
+	MULTI_TESTS=${MULTI_TESTS-$MULTI_TESTS_FULL}
 fi
 
 # mh_limits.sh needs the module built without CONFIG_CBD_MULTIHOST: build
@@ -109,15 +127,18 @@ failed_runs=()
 t_start=$(date +%s)
 
 # run_group NAME TEST...: one VM, add up the results.
-# run_group --guests NAME TEST...: each test in two guests on shared memory.
+# run_group --guests N NAME TEST...: each test in N guests on shared memory.
 run_group() {
-	local multi=0 rc=0
-	[ "$1" != --guests ] || { multi=1; shift; }
+	local guests=0 rc=0 lists=() g
+	[ "$1" != --guests ] || { guests=$2; shift 2; }
 	local name=$1
 	shift
-	if [ "$multi" = 1 ]; then
+	if [ "$guests" -gt 0 ]; then
+		for ((g = 0; g < guests; g++)); do
+			lists+=("$*")
+		done
 		SMP=${MULTI_SMP:-1} MEM=${MULTI_MEM:-1G} MEM_MB=$(vm_mib "${MULTI_MEM:-1G}") \
-		TEST_TIMEOUT=${MULTI_TEST_TIMEOUT:-600} vm_run_guests "$*" "$*" || rc=1
+		TEST_TIMEOUT=${MULTI_TEST_TIMEOUT:-600} vm_run_guests "${lists[@]}" || rc=1
 	else
 		VM_NAME=$name vm_run "$@" || rc=1
 	fi
@@ -154,7 +175,9 @@ for mode in $PMEM_MODES; do
 		run_group suite "${TESTS[@]}"
 	fi
 	if [ "$MULTI" = 1 ] && [ "$mode" != memmap ]; then
-		run_group --guests multi $MULTI_TESTS
+		[ -z "$MULTI_TESTS" ] || run_group --guests 2 multi $MULTI_TESTS
+		[ -z "$MULTI3_TESTS" ] || [[ " ${MULTI3_MODES:-$mode} " != *" $mode "* ]] ||
+			run_group --guests 3 multi3 $MULTI3_TESTS
 	fi
 done
 
