@@ -541,7 +541,8 @@ static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
  * cbd_blkdev_start - create /dev/cbdX on a backend
  * @cbdt: transport
  * @backend_id: backend slot
- * @queues: hw queues (channels); 0: the backend's handlers= value, else 1
+ * @queues: hw queues (channels); 0: the backend's handlers= value, else 1.
+ *	At most one per possible CPU is used.
  *
  * Return: 0, or -EINVAL (bad backend id or queues, backend not alive),
  * -EBUSY (backend has a blkdev), -ENOENT (no free blkdev slot, segment
@@ -556,6 +557,19 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 	ret = cbd_blkdev_check_backend(cbdt, backend_id, &queues);
 	if (ret)
 		return ret;
+
+	/*
+	 * blk-mq maps at most one hw queue per CPU (blk_mq_alloc_tag_set()),
+	 * so channels beyond that would never see a request but would still
+	 * hold 16 MiB of the transport and a backend handler each.  The
+	 * request was validated as given, so the errno of a command does not
+	 * depend on the host it runs on.
+	 */
+	if (queues > nr_cpu_ids) {
+		cbdt_info(cbdt, "backend%u: %u queues requested, using %u (one per CPU)\n",
+			  backend_id, queues, nr_cpu_ids);
+		queues = nr_cpu_ids;
+	}
 
 	cbd_blkdev = cbd_blkdev_alloc(cbdt, backend_id, queues);
 	if (!cbd_blkdev)

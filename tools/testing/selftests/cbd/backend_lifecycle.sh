@@ -103,11 +103,11 @@ fi
 # A backend with handlers=4: dev-start without queues= gets 4 queues.
 if cbd_backend_start "$CBD_DISK" ",handlers=4"; then
 	if cbd_dev_start "$CBD_LAST_BACKEND"; then
-		# one channel per queue; blk-mq caps hw queues at the CPU count
-		n=$(grep -lx "channel blkdev id: $CBD_LAST_DEV_ID" "$T"/cbd_segments/segment*/detail 2>/dev/null | wc -l)
-		cbd_check "handlers=4, dev-start without queues= -> 4 channels (got $n)" test "$n" = 4
-		n=$(find "/sys/block/$CBD_LAST_CBD/mq" -mindepth 1 -maxdepth 1 -type d | wc -l)
+		# one channel per hw queue, at most one per CPU
 		hq=$(cbd_expected_hw_queues 4)
+		n=$(grep -lx "channel blkdev id: $CBD_LAST_DEV_ID" "$T"/cbd_segments/segment*/detail 2>/dev/null | wc -l)
+		cbd_check "handlers=4, dev-start without queues= -> $hq channels (got $n)" test "$n" = "$hq"
+		n=$(find "/sys/block/$CBD_LAST_CBD/mq" -mindepth 1 -maxdepth 1 -type d | wc -l)
 		cbd_check "handlers=4 -> $hq hw queues (got $n)" test "$n" = "$hq"
 	else
 		ktap_test_fail "dev-start without queues= on a handlers=4 backend"

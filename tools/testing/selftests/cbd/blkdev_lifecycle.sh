@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Blkdev lifecycle (spec §3.2, §8, §9; decisions "Durability", item 6):
-# dev-start with 1, 2 and 4 queues (hw queues (blk-mq caps them at the
-# number of CPUs; one channel per requested queue), size, cbd_blkdev link,
+# dev-start with 1, 2 and 4 queues (hw queues and channels: at most one
+# per CPU, as blk-mq maps no more), size, cbd_blkdev link,
 # blkdev attributes, channel segments, write cache + FUA), one blkdev per
 # backend, dev-stop refused while mounted and forced with force=1, and the
 # *-clear commands refused while their object is alive.
@@ -50,7 +50,7 @@ for q in 1 2 4; do
 	cbd_check "$d queue/write_cache is 'write back'" cbd_file_is "/sys/block/$d/queue/write_cache" "write back"
 	cbd_check "$d queue/fua is 1" cbd_file_is "/sys/block/$d/queue/fua" 1
 	chans=$(cbd_channels_of "$id" "$B" | wc -l)
-	cbd_check "$q channel segments for blkdev$id (got $chans)" test "$chans" = "$q"
+	cbd_check "$hq channel segments for blkdev$id (got $chans)" test "$chans" = "$hq"
 	cbd_expect "$ADM" "op=dev-start,backend_id=$B,queues=1" EBUSY \
 		"second dev-start on backend$B (one blkdev per backend) -> EBUSY"
 	cbd_check "I/O on $d" cbd_fio_verify "/dev/$d" 4M --iodepth=16

@@ -40,9 +40,10 @@ a_run() {
 	bid=$CBD_LAST_BACKEND
 	mh_put backend "$bid"
 	mh_wait dev-started 120 || return
-	read -r devid bhost <<< "$(mh_get dev-started)"
+	read -r devid bhost nch <<< "$(mh_get dev-started)"
 	SEGS=$(cbd_channels_of "$devid" "$bid")
-	cbd_check "A: B's blkdev has 2 channels" test "$(echo "$SEGS" | wc -w)" -eq 2
+	cbd_check "A: B's blkdev has $nch channels (2 queues, one per CPU of B at most)" \
+		test "$(echo "$SEGS" | wc -w)" -eq "$nch"
 	cbd_check "B was killed" cbd_wait_for 300 mh_killed 1 || { mh_abort "no kill"; return; }
 	t0=$(now)
 	cbd_check "A: B's channels are alive while A's handlers serve them" \
@@ -79,7 +80,7 @@ b_run() {
 	dd if=/dev/zero of="/dev/$CBD_LAST_CBD" bs=64k count=100000 oflag=direct \
 		> /dev/null 2>&1 &
 	sleep 1
-	mh_put dev-started "$CBD_LAST_DEV_ID $(cbd_my_host_id)"
+	mh_put dev-started "$CBD_LAST_DEV_ID $(cbd_my_host_id) $(cbd_expected_hw_queues 2)"
 	sleep 4
 	mh_kill_me
 }
