@@ -14,6 +14,8 @@
 #   make test-multihost  the full two-guest (multi-host) suite, host kills
 #                        included (make test runs it without those)
 #   make bench           run the benchmark VM
+#   make bench-cache     the cache benchmark VM (cbd cache, dm-writecache,
+#                        bcache, raw pmem over dm-delay)
 #   make intree-check    build as drivers/block/cbd in a linux-source tree
 
 ifneq ($(KERNELRELEASE),)
@@ -69,8 +71,12 @@ bench: setup
 	$(MAKE) modules
 	$(SELFTESTS)/bench.sh
 
+bench-cache: setup
+	$(MAKE) modules
+	BENCH=cache $(SELFTESTS)/bench.sh
+
 intree-check: setup
 	$(SELFTESTS)/intree_check.sh
 
-.PHONY: all modules clean checkpatch setup demo test test-multihost bench intree-check
+.PHONY: all modules clean checkpatch setup demo test test-multihost bench bench-cache intree-check
 endif

@@ -5,34 +5,68 @@
 # cache=unsafe) and run bench_guest.sh: fio 4K randread/randwrite at
 # iodepth 1 and 16 on /dev/cbd0 (no cache), the disk, a loop device
 # (--direct-io=on) and nbd over loopback, interleaved over several rounds.
+#
+# "make bench-cache" (BENCH=cache): the same VM with a 2G NVDIMM, a second
+# one (PMEM2_SIZE=3200M) and a 4G disk runs bench_cache_guest.sh: fio 4K
+# randwrite/randread at iodepth 1 with 1 and 2 jobs on a cached cbd, cbd
+# without cache, raw pmem, dm-writecache and bcache, over dm-delay (1 ms)
+# backing devices; see bench_cache_guest.sh.
+#
 # Not part of "make test": it checks no behaviour, and its speed targets
 # are reported, not enforced.
 #
 # vm.sh variables apply (PMEM= defaults to nvdimm here, SMP=2, DISKS=1G,
 # ...); BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3 (see
-# bench_guest.sh).  Expects cbd.ko to be built.  The host's load average
-# is printed before and after: other work on the machine (other guests)
-# skews the numbers.
+# bench_guest.sh); for BENCH=cache also BENCH_CACHE_MIB, BENCH_WSET_MIB,
+# BENCH_DELAY_MS, BENCH_BS, BENCH_NUMJOBS, BENCH_CONFIGS (see
+# bench_cache_guest.sh).  Expects cbd.ko to be built.  The host's load
+# average is printed before and after: other work on the machine (other
+# guests) skews the numbers.
 
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")" && pwd)
+BENCH=${BENCH:-paths}
 PMEM=${PMEM:-nvdimm}
 SMP=${SMP:-2}
-DISKS=${DISKS:-1G}
 BENCH_RUNTIME=${BENCH_RUNTIME:-10}
 BENCH_RAMP=${BENCH_RAMP:-2}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 export BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS
 # vm.sh hands only BENCH_RUNTIME to the guest (run.conf); the others go on
 # the kernel command line, which passes unknown NAME=value to init's
-# environment.
-VM_KARGS_EXTRA="${VM_KARGS_EXTRA:+$VM_KARGS_EXTRA }BENCH_RAMP=$BENCH_RAMP BENCH_ROUNDS=$BENCH_ROUNDS"
+# environment (no spaces: lists are given with commas).
+kargs="BENCH_RAMP=$BENCH_RAMP BENCH_ROUNDS=$BENCH_ROUNDS"
+case "$BENCH" in
+paths)
+	GUEST=bench_guest.sh
+	DISKS=${DISKS:-1G}
+	# 4 devices x 4 workloads per round, plus setup and page cache drops
+	jobs=16 job_extra=8
+	;;
+cache)
+	GUEST=bench_cache_guest.sh
+	DISKS=${DISKS:-4G}
+	# the transport with a 1536 MiB cache; the two other caches of the
+	# same size and the raw range on the second pmem
+	PMEM_SIZE=${PMEM_SIZE:-2G}
+	PMEM2_SIZE=${PMEM2_SIZE:-3200M}
+	for v in BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS; do
+		[ -z "${!v:-}" ] || kargs+=" $v=$(tr ' ' ',' <<<"${!v}")"
+	done
+	# 5 configurations x 4 workloads per round; warm-up, drain, setup
+	jobs=20 job_extra=30
+	;;
+*)
+	echo "bench.sh: BENCH must be paths or cache (got '$BENCH')" >&2
+	exit 2
+	;;
+esac
+VM_KARGS_EXTRA="${VM_KARGS_EXTRA:+$VM_KARGS_EXTRA }$kargs"
 # shellcheck source=vm.sh
 . "$DIR/vm.sh"
 vm_defaults
 vm_quiet_lock -x
-# 4 devices x 4 workloads per round, plus setup and page cache drops
-TEST_TIMEOUT=${BENCH_TIMEOUT:-$(( 300 + BENCH_ROUNDS * 16 * (BENCH_RUNTIME + BENCH_RAMP + 8) ))}
+TEST_TIMEOUT=${BENCH_TIMEOUT:-$(( 300 + BENCH_ROUNDS * jobs * (BENCH_RUNTIME + BENCH_RAMP + job_extra) ))}
 
 host_load() {
 	printf 'host: %s: load average %s (1/5/15 min) on %s CPUs; %s QEMU processes running\n' \
@@ -40,7 +74,7 @@ host_load() {
 		"$(pgrep -c qemu-system 2>/dev/null || echo 0)"
 }
 
-echo "CBD benchmark: QEMU TCG guest, $SMP vCPUs, ${MEM} RAM, $PMEM pmem ($PMEM_SIZE), virtio disk ${DISKS} (cache=unsafe, aio=threads)"
+echo "CBD benchmark ($BENCH): QEMU TCG guest, $SMP vCPUs, ${MEM} RAM, $PMEM pmem ($PMEM_SIZE${PMEM2_SIZE:+, second pmem $PMEM2_SIZE}), virtio disk ${DISKS} (cache=unsafe, aio=threads)"
 echo "driver: $(git -C "$VM_REPO" describe --always --dirty 2>/dev/null || echo unknown)$(
 	d=$(git -C "$VM_REPO" diff --name-only -- '*.c' '*.h' 2>/dev/null | grep -v / | tr '\n' ' ')
 	[ -z "$d" ] || echo ", uncommitted changes in: $d")"
@@ -50,7 +84,7 @@ LOADS=$(mktemp)
 (while sleep 30; do cut -d' ' -f1 /proc/loadavg; done > "$LOADS") &
 SAMPLER=$!
 rc=0
-VM_NAME=bench VM_PLAIN=1 vm_run bench_guest.sh || rc=1
+VM_NAME=bench-$BENCH VM_PLAIN=1 vm_run "$GUEST" || rc=1
 kill "$SAMPLER" 2>/dev/null || true
 host_load "after"
 sort -g "$LOADS" | awk '{v[NR] = $1} END {if (NR) printf "host: load average during the run: min %s, median %s, max %s (%d samples)\n", v[1], v[int((NR + 1) / 2)], v[NR], NR}'

@@ -1,0 +1,444 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Cache benchmark inside the VM ("make bench-cache", or as root on a real
+# machine with CBD_PMEM=, CBD_PMEM2= and CBD_DISK= set): fio 4K random
+# write and random read at iodepth 1 with 1 and 2 jobs (O_DIRECT, libaio,
+# time based, with a ramp) on five configurations, each over its own
+# dm-delay device (BENCH_DELAY_MS=1 on reads, writes and flushes) on its
+# own 1/4 of $CBD_DISK, so that a cache matters:
+#
+#   cbdc    /dev/cbdN: backend with cache_size=$BENCH_CACHE_MIB, 2 queues,
+#           transport on $CBD_PMEM
+#   cbd     /dev/cbdM: backend without cache, 2 queues, same transport
+#   raw     $CBD_PMEM2 itself (a range after the two caches below)
+#   dmwc    dm-writecache in pmem mode (4 KiB blocks, default watermarks),
+#           cache: a dm-linear slice of $CBD_PMEM2 ($BENCH_CACHE_MIB)
+#   bcache  /dev/bcache0 in writeback mode (4 KiB blocks, 512 KiB buckets,
+#           sequential_cutoff=0), cache: the next slice of $CBD_PMEM2
+#
+# Layout: the cbd transport needs a whole pmem device, so the other three
+# live on a second one of the same kind (PMEM2; both are NVDIMMs backed by
+# files in /dev/shm in the VM).  dm-writecache needs DAX on its cache
+# device: dm-linear over pmem passes DAX through, and dm-writecache only
+# maps it once, so the slice costs nothing per I/O; bcache does block I/O
+# to its cache device, through dm-linear (a remap, no copy).  The three
+# caches get the same size.
+#
+# Working set: every job uses the first $BENCH_WSET_MIB MiB of its device
+# (raw: of its range), which fits in each cache many times over.  cbd's
+# cache is a log, though: every write takes new room, so what has to fit
+# is the bytes a job writes (IOPS x seconds x 4 KiB; 25k IOPS for 12 s is
+# 1.2 GB).  So that the random writes measure the write path, not GC or a
+# full cache: before every job (whatever its configuration) cbd's
+# writeback is drained (sync; dirty_bytes == 0), so that no writeback of
+# an earlier job runs during it; before a cbdc job GC empties the cache
+# (gc_percent 0 until used_segs stops falling), then gc_percent is 90
+# for the job: GC runs only if the job fills 90 % of the cache.  The
+# used_segs column shows start-max/segments of each cbdc job.
+# dm-writecache overwrites in place (64 MiB of blocks, far below its 50 %
+# high watermark: no writeback); bcache gets writeback_percent 40, so
+# that the 64 MiB it holds dirty stay below its writeback target.
+#
+# Random reads run on a warm cache: before each randread job the working
+# set is written once (sequential, 128 KiB, iodepth 4; for cbdc after the
+# emptying above, then drained), so every read is a hit in the three
+# caches; the hit ratio cbd and dm-writecache count for the job is
+# printed to prove it (bcache folds its counters into stats_total only
+# every ~14 s: its totals are printed at the end).  The cbd and raw
+# configurations have no cache; the same warm-up runs on them.
+#
+# The configurations are interleaved: each round runs every workload on
+# every configuration, the order rotating from round to round.  The table
+# gives the median of the rounds and the ratios named as targets:
+# cached randwrite IOPS vs dm-writecache (>= 1.0) and vs bcache (>= 2.5),
+# cached randwrite mean latency vs raw pmem (<= 2.0), at 1 and 2 jobs.
+#
+# Note on dm-delay: with delays under 50 ms it hands bios to a kthread that
+# polls (cond_resched loop) while any bio is delayed, so every
+# configuration that has backing I/O in flight keeps one vCPU busy.
+#
+# BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=1536,
+# BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
+# BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces).
+# Exit status 0 when every job ran; missed targets are reported, not failed.
+
+. "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
+. "$(dirname "$0")/cbd_cache_lib.sh"
+
+RUNTIME=${BENCH_RUNTIME:-10}
+RAMP=${BENCH_RAMP:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+CACHE_MIB=${BENCH_CACHE_MIB:-1536}
+WSET_MIB=${BENCH_WSET_MIB:-64}
+DELAY_MS=${BENCH_DELAY_MS:-1}
+BS=${BENCH_BS:-4k}
+NUMJOBS=${BENCH_NUMJOBS:-1,2}
+NUMJOBS=${NUMJOBS//,/ }
+CONFIGS=${BENCH_CONFIGS:-cbdc,cbd,raw,dmwc,bcache}
+CONFIGS=${CONFIGS//,/ }
+PMEM2=${CBD_PMEM2:-/dev/pmem1}
+QUEUES=2
+WORKLOADS=""
+for nj in $NUMJOBS; do
+	WORKLOADS+=" randwrite-j$nj randread-j$nj"
+done
+RES=/tmp/bench-cache.res	# cfg workload round iops mean_us p99_us cpu% hit% drain_s used_segs
+declare -A DEV OFF	# config -> block device, byte offset of the working set
+CBDC_BACKEND="" CBD_UP=0 BCACHE_CSET="" RC=0
+
+say() { echo "# $*"; }
+mib() { cbd_dev_mib "$1"; }
+
+# ---------------------------------------------------------------- setup
+
+# No udev in the VM: libdevmapper makes the /dev/mapper nodes itself.
+export DM_DISABLE_UDEV=1
+
+dm_create() {
+	local name=$1 table=$2 err
+	err=$(dmsetup create "$name" --table "$table" 2>&1) ||
+		{ say "dmsetup create $name '$table': $err"; return 1; }
+	dmsetup mknodes "$name" >/dev/null 2>&1
+	cbd_wait_for 5 test -b "/dev/mapper/$name" ||
+		{ say "/dev/mapper/$name did not appear"; return 1; }
+}
+
+# One dm-delay device per configuration that has a backing disk, each on
+# its own quarter of the disk: every one of them needs the disk for itself
+# (bcache's superblock, exclusive opens).
+setup_delays() {
+	local quarter i=0 c
+	modprobe -a dm-mod dm-delay dm-writecache bcache || return 1
+	quarter=$(( $(blockdev --getsz "$CBD_DISK") / 4 ))
+	for c in cbdc cbd dmwc bcache; do
+		dm_create "dly-$c" "0 $quarter delay $CBD_DISK $((i * quarter)) $DELAY_MS" || return 1
+		i=$((i + 1))
+	done
+	say "backing: 4 dm-delay devices (delay $DELAY_MS ms on reads, writes, flushes), $((quarter / 2048)) MiB each on $CBD_DISK"
+}
+
+setup_pmem2() {
+	local s2 cache=$((CACHE_MIB * 2048)) need
+	s2=$(blockdev --getsz "$PMEM2") || return 1
+	need=$(( 2 * cache + WSET_MIB * 2048 ))
+	[ "$s2" -ge "$need" ] ||
+		{ say "$PMEM2 has $((s2 / 2048)) MiB, needs $((need / 2048)) (2 x cache + working set)"; return 1; }
+	dm_create pmem-wc "0 $cache linear $PMEM2 0" || return 1
+	dm_create pmem-bc "0 $cache linear $PMEM2 $cache" || return 1
+	DEV[raw]=$PMEM2
+	OFF[raw]=$(( 2 * cache * 512 ))
+	say "$PMEM2 ($((s2 / 2048)) MiB, dax=$(cat "/sys/block/${PMEM2#/dev/}/queue/dax")): dm-writecache cache [0, $CACHE_MIB) MiB, bcache cache [$CACHE_MIB, $((2 * CACHE_MIB))) MiB, raw working set from $((2 * CACHE_MIB)) MiB"
+}
+
+setup_cbd() {
+	cbd_module_load || return 1
+	cbd_have_bus || { say "cbd: no bus"; return 1; }
+	cbd_cleanup_all >/dev/null 2>&1
+	cbd_register || return 1
+	CBD_UP=1
+	if [[ " $CONFIGS " == *" cbdc "* ]]; then
+		cbd_backend_start /dev/mapper/dly-cbdc ",cache_size=$CACHE_MIB" || return 1
+		CBDC_BACKEND=$CBD_LAST_BACKEND
+		cbd_dev_start "$CBDC_BACKEND" "$QUEUES" || return 1
+		DEV[cbdc]=/dev/$CBD_LAST_CBD
+		say "cbdc: ${DEV[cbdc]}, backend $CBDC_BACKEND on /dev/mapper/dly-cbdc, cache_size=$CACHE_MIB ($(cat "$(cbd_cache_dir "$CBDC_BACKEND")/cache_segs") segments, gc_percent $(cat "$(cbd_cache_dir "$CBDC_BACKEND")/gc_percent")), $QUEUES queues"
+	fi
+	if [[ " $CONFIGS " == *" cbd "* ]]; then
+		cbd_start_pair "$QUEUES" /dev/mapper/dly-cbd || return 1
+		DEV[cbd]=/dev/$CBD_LAST_CBD
+		say "cbd:  ${DEV[cbd]}, backend $CBD_LAST_BACKEND on /dev/mapper/dly-cbd (no cache), $QUEUES queues"
+	fi
+	say "cbd transport on $CBD_PMEM ($(mib "$CBD_PMEM") MiB)"
+}
+
+setup_dmwc() {
+	local sz
+	sz=$(blockdev --getsz /dev/mapper/dly-dmwc)
+	dm_create dmwc "0 $sz writecache p /dev/mapper/dly-dmwc /dev/mapper/pmem-wc 4096 0" || return 1
+	DEV[dmwc]=/dev/mapper/dmwc
+	say "dmwc: ${DEV[dmwc]}: $(dmsetup table dmwc | cut -d' ' -f3-)"
+}
+
+setup_bcache() {
+	local out d
+	wipefs -a -q /dev/mapper/pmem-bc /dev/mapper/dly-bcache 2>/dev/null
+	out=$(make-bcache --block 4k --bucket 512k --writeback \
+		-C /dev/mapper/pmem-bc -B /dev/mapper/dly-bcache 2>&1) ||
+		{ say "make-bcache: $out"; return 1; }
+	BCACHE_CSET=$(sed -n 's/^Set UUID:[[:space:]]*//p' <<<"$out" | head -1)
+	for d in /dev/mapper/pmem-bc /dev/mapper/dly-bcache; do
+		echo "$d" > /sys/fs/bcache/register 2>/dev/null ||
+			{ say "bcache: register $d failed"; return 1; }
+	done
+	cbd_wait_for 10 test -b /dev/bcache0 || { say "/dev/bcache0 did not appear"; return 1; }
+	d=/sys/block/bcache0/bcache
+	cbd_wait_for 10 grep -q . "$d/cache/set_uuid" 2>/dev/null
+	echo writeback > "$d/cache_mode"
+	echo 0 > "$d/sequential_cutoff"
+	echo 40 > "$d/writeback_percent"
+	grep -q '\[writeback\]' "$d/cache_mode" ||
+		{ say "bcache: cache_mode is $(cat "$d/cache_mode")"; return 1; }
+	[ "$(cat "$d/state")" != "no cache" ] || { say "bcache: no cache attached"; return 1; }
+	DEV[bcache]=/dev/bcache0
+	say "bcache: /dev/bcache0 on /dev/mapper/dly-bcache, cache set $BCACHE_CSET on /dev/mapper/pmem-bc, mode $(cat "$d/cache_mode"), state $(cat "$d/state"), sequential_cutoff $(cat "$d/sequential_cutoff"), writeback_percent $(cat "$d/writeback_percent")"
+}
+
+teardown() {
+	local rc=0
+	if [ -b /dev/bcache0 ]; then
+		echo 1 > /sys/block/bcache0/bcache/stop
+		cbd_wait_for 30 test ! -e /sys/block/bcache0 || { say "bcache0 did not stop"; rc=1; }
+	fi
+	[ -z "$BCACHE_CSET" ] || [ ! -d "/sys/fs/bcache/$BCACHE_CSET" ] ||
+		echo 1 > "/sys/fs/bcache/$BCACHE_CSET/stop"
+	cbd_wait_for 30 test ! -d "/sys/fs/bcache/$BCACHE_CSET"
+	if [ "$CBD_UP" = 1 ]; then
+		cbd_cleanup_all || rc=1
+	fi
+	cbd_module_unload || rc=1
+	for d in dmwc pmem-wc pmem-bc dly-cbdc dly-cbd dly-dmwc dly-bcache; do
+		[ ! -b "/dev/mapper/$d" ] || dmsetup remove --retry "$d" >/dev/null 2>&1 ||
+			{ say "dmsetup remove $d failed"; rc=1; }
+	done
+	return $rc
+}
+
+# ---------------------------------------------------------------- cache state
+
+# hit counters of configuration $1: "hits misses" (empty if no cache)
+hit_counts() {
+	case "$1" in
+	cbdc) echo "$(cbd_cache_stat "$CBDC_BACKEND" hits) $(cbd_cache_stat "$CBDC_BACKEND" misses)" ;;
+	dmwc) dmsetup status dmwc | awk '{print $9, $8 - $9}' ;;
+	esac
+}
+
+# hit_pct "H0 M0" "H1 M1": percentage of hits between the two samples
+hit_pct() {
+	[ -n "$1" ] || { echo -; return; }
+	echo "$1 $2" | awk '{h = $3 - $1; m = $4 - $2; if (h + m > 0) printf "%.0f", 100 * h / (h + m); else print "-"}'
+}
+
+# Drain cbd's writeback: nothing written back in the background during
+# the next job.  Prints the seconds it took.
+drain_cbdc() {
+	local t0=$SECONDS
+	[ -n "$CBDC_BACKEND" ] || { echo 0; return 0; }
+	cbd_cache_wait_clean "$CBDC_BACKEND" "${DEV[cbdc]}" 300 >/dev/null ||
+		say "cbdc: writeback not drained: dirty_bytes $(cbd_cache_stat "$CBDC_BACKEND" dirty_bytes)" >&2
+	echo $((SECONDS - t0))
+}
+
+cbdc_used() { cat "$(cbd_cache_dir "$CBDC_BACKEND")/used_segs"; }
+
+# Empty cbd's cache before a cbdc job (after drain_cbdc): GC frees what is
+# written back once gc_percent is 0 (it runs every second); then
+# gc_percent 90, so that GC does not run during the job unless it fills
+# 90 % of the cache.  The data heads and the journal keep a few segments.
+empty_cbdc() {
+	local d prev=-1 same=0 i
+	d=$(cbd_cache_dir "$CBDC_BACKEND")
+	echo 0 > "$d/gc_percent"
+	for i in $(seq 1 60); do
+		[ "$(cbdc_used)" -gt $((QUEUES + 2)) ] || break
+		if [ "$(cbdc_used)" = "$prev" ]; then
+			same=$((same + 1))
+			[ "$same" -lt 4 ] || break
+		else
+			same=0 prev=$(cbdc_used)
+		fi
+		sleep 0.5
+	done
+	echo 90 > "$d/gc_percent"
+}
+
+# Sample cbd's used_segs while a job runs: prints the maximum at the end.
+sample_cbdc() {
+	local max=0 u
+	while :; do
+		u=$(cbdc_used)
+		[ "$u" -le "$max" ] || max=$u
+		echo "$max" > /tmp/bench-cache.used
+		sleep 1
+	done
+}
+
+# ---------------------------------------------------------------- jobs
+
+cpu_ticks() {
+	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
+}
+
+fio_on() {
+	local c=$1
+	shift
+	fio --minimal --filename="${DEV[$c]}" --direct=1 --ioengine=libaio \
+		--offset="${OFF[$c]:-0}" --size="${WSET_MIB}M" "$@" 2>&1
+}
+
+# job CONFIG WORKLOAD ROUND: one fio run, one line in $RES.
+job() {
+	local c=$1 wl=$2 round=$3 rw nj out line b0 t0 b1 t1 h0 h1 drain sampler=
+	local used=-
+	rw=${wl%-j*} nj=${wl#*-j}
+	drain=$(drain_cbdc)
+	[ "$c" != cbdc ] || empty_cbdc
+	if [ "$rw" = randread ]; then
+		out=$(fio_on "$c" --name=warm --rw=write --bs=128k --iodepth=4) ||
+			{ say "warm-up of $c failed: $(tail -1 <<<"$out")"; return 1; }
+		drain=$((drain + $(drain_cbdc)))
+	fi
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	h0=$(hit_counts "$c")
+	if [ "$c" = cbdc ]; then
+		used=$(cbdc_used)
+		sample_cbdc &
+		sampler=$!
+	fi
+	read -r b0 t0 <<<"$(cpu_ticks)"
+	out=$(fio_on "$c" --name="$c-$wl" --rw="$rw" --bs="$BS" --iodepth=1 \
+		--numjobs="$nj" --group_reporting --runtime="$RUNTIME" \
+		--ramp_time="$RAMP" --time_based --randrepeat=0 --norandommap) ||
+		{ say "fio $c $wl failed: $(tail -1 <<<"$out")"; [ -z "$sampler" ] || kill "$sampler"; return 1; }
+	read -r b1 t1 <<<"$(cpu_ticks)"
+	h1=$(hit_counts "$c")
+	if [ -n "$sampler" ]; then
+		kill "$sampler"
+		wait "$sampler" 2>/dev/null
+		used="$used-$(cat /tmp/bench-cache.used)/$(cat "$(cbd_cache_dir "$CBDC_BACKEND")/cache_segs")"
+	fi
+	line=$(grep '^3;' <<<"$out" | tail -1)
+	[ -n "$line" ] || { say "fio $c $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
+	# terse v3: read iops $8, lat mean $40 (usec), clat percentiles
+	# $18..$37 ("99.000000%=usec"); write: the same fields + 41.
+	awk -F';' -v n="$c" -v w="$wl" -v r="$round" -v o="$([ "$rw" = randread ] && echo 0 || echo 41)" \
+	    -v cpu="$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" \
+	    -v hit="$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -)" -v dr="$drain" -v u="$used" '{
+		p99 = "?"
+		for (i = 18 + o; i <= 37 + o; i++)
+			if (index($i, "99.000000%=") == 1) p99 = substr($i, 12)
+		printf "%s %s %s %d %.1f %s %d %s %s %s\n", n, w, r, $(8 + o), $(40 + o), p99, cpu, hit, dr, u
+	}' <<<"$line" >> "$RES"
+	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p99 %6s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10}'
+}
+
+# ---------------------------------------------------------------- report
+
+median() {
+	sort -g | awk '{v[NR] = $1} END {
+		if (!NR) { print "nan"; exit }
+		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# col CONFIG WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu, 8 hit%)
+col() {
+	awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w {print $f}' "$RES"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else print "-"}'
+}
+
+# verdict RATIO OP LIMIT
+verdict() {
+	awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN {
+		if (r == "-") { print "n/a"; exit }
+		ok = (op == ">=") ? r >= l : r <= l
+		print ok ? "met" : "MISSED" }'
+}
+
+report() {
+	local wl c iops lo hi nj r
+	echo "#"
+	echo "# $BS random I/O, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) per job, $ROUNDS rounds,"
+	echo "# working set ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB, backing disks dm-delay ${DELAY_MS} ms;"
+	echo "# median of the rounds (IOPS min-max in brackets), mean = fio total latency, p99 = completion latency,"
+	echo "# hit% = read hits the cache counted during the job (median)"
+	printf '# %-12s %-6s %8s %15s %10s %9s %6s %5s\n' workload config IOPS '(min-max)' 'mean(us)' 'p99(us)' cpu% hit%
+	for wl in $WORKLOADS; do
+		for c in $CONFIGS; do
+			iops=$(col "$c" "$wl" 4 | median)
+			lo=$(col "$c" "$wl" 4 | sort -g | head -1)
+			hi=$(col "$c" "$wl" 4 | sort -g | tail -1)
+			printf '# %-12s %-6s %8.0f %15s %10.1f %9s %6.0f %5s\n' "$wl" "$c" "$iops" \
+				"($lo-$hi)" "$(col "$c" "$wl" 5 | median)" "$(col "$c" "$wl" 6 | median)" \
+				"$(col "$c" "$wl" 7 | median)" "$(col "$c" "$wl" 8 | grep -v -- - | median | sed 's/^nan$/-/')"
+		done
+	done
+	echo "#"
+	echo "# targets (median of the rounds):"
+	for nj in $NUMJOBS; do
+		wl=randwrite-j$nj
+		r=$(ratio "$(col cbdc "$wl" 4 | median)" "$(col dmwc "$wl" 4 | median)")
+		printf '#   %-12s cbdc/dmwc IOPS    %5s (>= 1.0: %s)\n' "$wl" "$r" "$(verdict "$r" '>=' 1.0)"
+		r=$(ratio "$(col cbdc "$wl" 4 | median)" "$(col bcache "$wl" 4 | median)")
+		printf '#   %-12s cbdc/bcache IOPS  %5s (>= 2.5: %s)\n' "$wl" "$r" "$(verdict "$r" '>=' 2.5)"
+		r=$(ratio "$(col cbdc "$wl" 5 | median)" "$(col raw "$wl" 5 | median)")
+		printf '#   %-12s cbdc/raw mean lat %5s (<= 2.0: %s)\n' "$wl" "$r" "$(verdict "$r" '<=' 2.0)"
+	done
+	echo "# per-round ratios cbdc/dmwc, cbdc/bcache (IOPS), cbdc/raw (mean latency), randwrite:"
+	for nj in $NUMJOBS; do
+		wl=randwrite-j$nj
+		for r in $(seq 1 "$ROUNDS"); do
+			awk -v w="$wl" -v r="$r" '$2 == w && $3 == r {i[$1] = $4; m[$1] = $5}
+				END {printf "#   %-12s round %s: %s %s %s\n", w, r,
+					i["dmwc"] ? sprintf("%.2f", i["cbdc"] / i["dmwc"]) : "-",
+					i["bcache"] ? sprintf("%.2f", i["cbdc"] / i["bcache"]) : "-",
+					m["raw"] ? sprintf("%.2f", m["cbdc"] / m["raw"]) : "-"}' "$RES"
+		done
+	done
+}
+
+# ---------------------------------------------------------------- main
+
+cbd_require_root
+cbd_require_pmem
+cbd_require_disk
+cbd_pmem_is_dax "$PMEM2" || ktap_exit_skip "no DAX-capable second pmem at $PMEM2 (set CBD_PMEM2=, PMEM2_SIZE= in the VM)"
+for t in dmsetup make-bcache fio; do
+	command -v "$t" >/dev/null || ktap_exit_skip "$t not installed"
+done
+say "CBD cache benchmark: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo) RAM, kernel $(uname -r)"
+say "disk: $CBD_DISK ($(mib "$CBD_DISK") MiB); pmem: $CBD_PMEM ($(mib "$CBD_PMEM") MiB, cbd transport), $PMEM2 ($(mib "$PMEM2") MiB, the other caches and raw)"
+setup_delays && setup_pmem2 || RC=1
+if [ "$RC" = 0 ] && [[ " $CONFIGS " == *" cbd"* ]]; then
+	setup_cbd || RC=1
+fi
+for c in dmwc bcache; do
+	[ "$RC" = 0 ] && [[ " $CONFIGS " == *" $c "* ]] || continue
+	"setup_$c" || RC=1
+done
+[ "$RC" = 0 ] || say "setup failed"
+if [ "$RC" = 0 ]; then
+	: > "$RES"
+	set -- $CONFIGS
+	n=$#
+	for round in $(seq 1 "$ROUNDS"); do
+		order=()
+		for i in $(seq 0 $((n - 1))); do
+			j=$(( (i + round - 1) % n + 1 ))
+			order+=("${!j}")
+		done
+		say "round $round/$ROUNDS: ${order[*]}"
+		for wl in $WORKLOADS; do
+			for c in "${order[@]}"; do
+				job "$c" "$wl" "$round" || RC=1
+			done
+		done
+	done
+	[ -z "$CBDC_BACKEND" ] ||
+		say "cbdc cache at the end: $(tr '\n' ' ' < "$(cbd_cache_dir "$CBDC_BACKEND")/stats")used_segs $(cat "$(cbd_cache_dir "$CBDC_BACKEND")/used_segs")"
+	[ ! -b /dev/mapper/dmwc ] || say "dmwc status at the end: $(dmsetup status dmwc)"
+	if [ -b /dev/bcache0 ]; then
+		# bcache folds its counters into stats_total every ~14 s
+		sleep 15
+		b=/sys/block/bcache0/bcache
+		say "bcache at the end: dirty_data $(cat $b/dirty_data), stats_total: $(for f in cache_hits cache_misses cache_bypass_hits cache_bypass_misses; do printf '%s %s ' $f "$(cat $b/stats_total/$f)"; done)"
+	fi
+	report
+fi
+teardown || { say "teardown failed"; RC=1; }
+exit $RC
