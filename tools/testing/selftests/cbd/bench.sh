@@ -18,7 +18,7 @@
 # vm.sh variables apply (PMEM= defaults to nvdimm here, SMP=2, DISKS=1G,
 # ...); BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3 (see
 # bench_guest.sh); for BENCH=cache also BENCH_CACHE_MIB, BENCH_WSET_MIB,
-# BENCH_DELAY_MS, BENCH_BS, BENCH_NUMJOBS, BENCH_CONFIGS (see
+# BENCH_DELAY_MS, BENCH_BS, BENCH_NUMJOBS, BENCH_CONFIGS, BENCH_DRAIN (see
 # bench_cache_guest.sh).  Expects cbd.ko to be built.  The host's load
 # average is printed before and after: other work on the machine (other
 # guests) skews the numbers.
@@ -50,7 +50,7 @@ cache)
 	# same size and the raw range on the second pmem
 	PMEM_SIZE=${PMEM_SIZE:-2G}
 	PMEM2_SIZE=${PMEM2_SIZE:-3200M}
-	for v in BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS; do
+	for v in BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_DRAIN; do
 		[ -z "${!v:-}" ] || kargs+=" $v=$(tr ' ' ',' <<<"${!v}")"
 	done
 	# 5 configurations x 4 workloads per round; warm-up, drain, setup

@@ -60,7 +60,9 @@
 #
 # BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=1536,
 # BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
-# BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces).
+# BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces),
+# BENCH_DRAIN=1 (0: neither drain nor empty cbd's cache between jobs; for
+# experiments with a backing disk too slow to drain).
 # Exit status 0 when every job ran; missed targets are reported, not failed.
 
 . "$(dirname "$0")/cbd_lib.sh"
@@ -78,13 +80,15 @@ NUMJOBS=${BENCH_NUMJOBS:-1,2}
 NUMJOBS=${NUMJOBS//,/ }
 CONFIGS=${BENCH_CONFIGS:-cbdc,cbd,raw,dmwc,bcache}
 CONFIGS=${CONFIGS//,/ }
+DRAIN=${BENCH_DRAIN:-1}
 PMEM2=${CBD_PMEM2:-/dev/pmem1}
 QUEUES=2
 WORKLOADS=""
 for nj in $NUMJOBS; do
 	WORKLOADS+=" randwrite-j$nj randread-j$nj"
 done
-RES=/tmp/bench-cache.res	# cfg workload round iops mean_us p99_us cpu% hit% drain_s used_segs
+# cfg workload round iops mean_us p99_us cpu% hit% drain_s used_segs p50_us p99.9_us
+RES=/tmp/bench-cache.res
 declare -A DEV OFF	# config -> block device, byte offset of the working set
 CBDC_BACKEND="" CBD_UP=0 BCACHE_CSET="" RC=0
 
@@ -225,7 +229,7 @@ hit_pct() {
 # the next job.  Prints the seconds it took.
 drain_cbdc() {
 	local t0=$SECONDS
-	[ -n "$CBDC_BACKEND" ] || { echo 0; return 0; }
+	[ -n "$CBDC_BACKEND" ] && [ "$DRAIN" = 1 ] || { echo 0; return 0; }
 	cbd_cache_wait_clean "$CBDC_BACKEND" "${DEV[cbdc]}" 300 >/dev/null ||
 		say "cbdc: writeback not drained: dirty_bytes $(cbd_cache_stat "$CBDC_BACKEND" dirty_bytes)" >&2
 	echo $((SECONDS - t0))
@@ -284,7 +288,7 @@ job() {
 	local used=-
 	rw=${wl%-j*} nj=${wl#*-j}
 	drain=$(drain_cbdc)
-	[ "$c" != cbdc ] || empty_cbdc
+	[ "$c" != cbdc ] || [ "$DRAIN" = 0 ] || empty_cbdc
 	if [ "$rw" = randread ]; then
 		out=$(fio_on "$c" --name=warm --rw=write --bs=128k --iodepth=4) ||
 			{ say "warm-up of $c failed: $(tail -1 <<<"$out")"; return 1; }
@@ -301,7 +305,8 @@ job() {
 	read -r b0 t0 <<<"$(cpu_ticks)"
 	out=$(fio_on "$c" --name="$c-$wl" --rw="$rw" --bs="$BS" --iodepth=1 \
 		--numjobs="$nj" --group_reporting --runtime="$RUNTIME" \
-		--ramp_time="$RAMP" --time_based --randrepeat=0 --norandommap) ||
+		--ramp_time="$RAMP" --time_based --randrepeat=0 --norandommap \
+		--lat_percentiles=1 --clat_percentiles=0 --percentile_list=50:99:99.9) ||
 		{ say "fio $c $wl failed: $(tail -1 <<<"$out")"; [ -z "$sampler" ] || kill "$sampler"; return 1; }
 	read -r b1 t1 <<<"$(cpu_ticks)"
 	h1=$(hit_counts "$c")
@@ -312,17 +317,22 @@ job() {
 	fi
 	line=$(grep '^3;' <<<"$out" | tail -1)
 	[ -n "$line" ] || { say "fio $c $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
-	# terse v3: read iops $8, lat mean $40 (usec), clat percentiles
-	# $18..$37 ("99.000000%=usec"); write: the same fields + 41.
+	# terse v3: read iops $8, lat mean $40 (usec), percentiles $18..$37
+	# ("99.000000%=usec"; of the total latency with lat_percentiles:
+	# a write to a cache completes inside io_submit(), so the completion
+	# latency would miss it); write: the same fields + 41.
 	awk -F';' -v n="$c" -v w="$wl" -v r="$round" -v o="$([ "$rw" = randread ] && echo 0 || echo 41)" \
 	    -v cpu="$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" \
 	    -v hit="$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -)" -v dr="$drain" -v u="$used" '{
-		p99 = "?"
-		for (i = 18 + o; i <= 37 + o; i++)
+		p50 = p99 = p999 = "?"
+		for (i = 18 + o; i <= 37 + o; i++) {
+			if (index($i, "50.000000%=") == 1) p50 = substr($i, 12)
 			if (index($i, "99.000000%=") == 1) p99 = substr($i, 12)
-		printf "%s %s %s %d %.1f %s %d %s %s %s\n", n, w, r, $(8 + o), $(40 + o), p99, cpu, hit, dr, u
+			if (index($i, "99.900000%=") == 1) p999 = substr($i, 12)
+		}
+		printf "%s %s %s %d %.1f %s %d %s %s %s %s %s\n", n, w, r, $(8 + o), $(40 + o), p99, cpu, hit, dr, u, p50, p999
 	}' <<<"$line" >> "$RES"
-	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p99 %6s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10}'
+	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p50/p99/p99.9 %s/%s/%s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $11, $6, $12, $7, $8, $9, $10}'
 }
 
 # ---------------------------------------------------------------- report
@@ -333,7 +343,8 @@ median() {
 		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# col CONFIG WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu, 8 hit%)
+# col CONFIG WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu,
+# 8 hit%, 11 p50, 12 p99.9)
 col() {
 	awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w {print $f}' "$RES"
 }
@@ -355,16 +366,17 @@ report() {
 	echo "#"
 	echo "# $BS random I/O, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) per job, $ROUNDS rounds,"
 	echo "# working set ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB, backing disks dm-delay ${DELAY_MS} ms;"
-	echo "# median of the rounds (IOPS min-max in brackets), mean = fio total latency, p99 = completion latency,"
+	echo "# median of the rounds (IOPS min-max in brackets), mean, p50/p99/p99.9 = fio total latency (submit to completion),"
 	echo "# hit% = read hits the cache counted during the job (median)"
-	printf '# %-12s %-6s %8s %15s %10s %9s %6s %5s\n' workload config IOPS '(min-max)' 'mean(us)' 'p99(us)' cpu% hit%
+	printf '# %-12s %-6s %8s %15s %9s %7s %7s %8s %5s %5s\n' workload config IOPS '(min-max)' 'mean(us)' 'p50(us)' 'p99(us)' 'p99.9(us)' cpu% hit%
 	for wl in $WORKLOADS; do
 		for c in $CONFIGS; do
 			iops=$(col "$c" "$wl" 4 | median)
 			lo=$(col "$c" "$wl" 4 | sort -g | head -1)
 			hi=$(col "$c" "$wl" 4 | sort -g | tail -1)
-			printf '# %-12s %-6s %8.0f %15s %10.1f %9s %6.0f %5s\n' "$wl" "$c" "$iops" \
-				"($lo-$hi)" "$(col "$c" "$wl" 5 | median)" "$(col "$c" "$wl" 6 | median)" \
+			printf '# %-12s %-6s %8.0f %15s %9.1f %7s %7s %8s %5.0f %5s\n' "$wl" "$c" "$iops" \
+				"($lo-$hi)" "$(col "$c" "$wl" 5 | median)" "$(col "$c" "$wl" 11 | median)" \
+				"$(col "$c" "$wl" 6 | median)" "$(col "$c" "$wl" 12 | median)" \
 				"$(col "$c" "$wl" 7 | median)" "$(col "$c" "$wl" 8 | grep -v -- - | median | sed 's/^nan$/-/')"
 		done
 	done
