@@ -16,9 +16,10 @@
 # are reported, not enforced.
 #
 # vm.sh variables apply (PMEM= defaults to nvdimm here, SMP=2, DISKS=1G,
-# ...); BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3 (see
-# bench_guest.sh); for BENCH=cache also BENCH_CACHE_MIB, BENCH_WSET_MIB,
-# BENCH_DELAY_MS, BENCH_BS, BENCH_NUMJOBS, BENCH_CONFIGS, BENCH_DRAIN (see
+# ...); BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_DEVS,
+# BENCH_SIZE, BENCH_QUEUES (see bench_guest.sh); for BENCH=cache instead
+# of the last three BENCH_CACHE_MIB, BENCH_WSET_MIB, BENCH_DELAY_MS,
+# BENCH_BS, BENCH_NUMJOBS, BENCH_CONFIGS, BENCH_RW, BENCH_DRAIN (see
 # bench_cache_guest.sh).  Expects cbd.ko to be built.  The host's load
 # average is printed before and after: other work on the machine (other
 # guests) skews the numbers.
@@ -40,6 +41,7 @@ case "$BENCH" in
 paths)
 	GUEST=bench_guest.sh
 	DISKS=${DISKS:-1G}
+	vars="BENCH_DEVS BENCH_SIZE BENCH_QUEUES"
 	# 4 devices x 4 workloads per round, plus setup and page cache drops
 	jobs=16 job_extra=8
 	;;
@@ -50,9 +52,7 @@ cache)
 	# same size and the raw range on the second pmem
 	PMEM_SIZE=${PMEM_SIZE:-2G}
 	PMEM2_SIZE=${PMEM2_SIZE:-3200M}
-	for v in BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_DRAIN; do
-		[ -z "${!v:-}" ] || kargs+=" $v=$(tr ' ' ',' <<<"${!v}")"
-	done
+	vars="BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_RW BENCH_DRAIN"
 	# 5 configurations x 4 workloads per round; warm-up, drain, setup
 	jobs=20 job_extra=30
 	;;
@@ -61,6 +61,9 @@ cache)
 	exit 2
 	;;
 esac
+for v in $vars; do
+	[ -z "${!v:-}" ] || kargs+=" $v=$(tr ' ' ',' <<<"${!v}")"
+done
 VM_KARGS_EXTRA="${VM_KARGS_EXTRA:+$VM_KARGS_EXTRA }$kargs"
 # shellcheck source=vm.sh
 . "$DIR/vm.sh"

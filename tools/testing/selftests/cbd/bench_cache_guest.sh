@@ -61,13 +61,15 @@
 # BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=1536,
 # BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
 # BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces),
-# BENCH_DRAIN=1 (0: neither drain nor empty cbd's cache between jobs; for
-# experiments with a backing disk too slow to drain).
+# BENCH_RW=randwrite,randread, BENCH_DRAIN=1 (0: neither drain nor empty
+# cbd's cache between jobs; for experiments with a backing disk too slow
+# to drain, e.g. BENCH_DELAY_MS=1000 BENCH_RW=randwrite).
 # Exit status 0 when every job ran; missed targets are reported, not failed.
 
 . "$(dirname "$0")/cbd_lib.sh"
 . "$(dirname "$0")/cbd_core_lib.sh"
 . "$(dirname "$0")/cbd_cache_lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 
 RUNTIME=${BENCH_RUNTIME:-10}
 RAMP=${BENCH_RAMP:-2}
@@ -83,11 +85,14 @@ CONFIGS=${CONFIGS//,/ }
 DRAIN=${BENCH_DRAIN:-1}
 PMEM2=${CBD_PMEM2:-/dev/pmem1}
 QUEUES=2
+RWS=${BENCH_RW:-randwrite,randread}
 WORKLOADS=""
 for nj in $NUMJOBS; do
-	WORKLOADS+=" randwrite-j$nj randread-j$nj"
+	for rw in ${RWS//,/ }; do
+		WORKLOADS+=" $rw-j$nj"
+	done
 done
-# cfg workload round iops mean_us p99_us cpu% hit% drain_s used_segs p50_us p99.9_us
+# config workload round iops mean_us p50_us p99_us p99.9_us cpu% hit% drain_s used_segs
 RES=/tmp/bench-cache.res
 declare -A DEV OFF	# config -> block device, byte offset of the working set
 CBDC_BACKEND="" CBD_UP=0 BCACHE_CSET="" RC=0
@@ -271,10 +276,6 @@ sample_cbdc() {
 
 # ---------------------------------------------------------------- jobs
 
-cpu_ticks() {
-	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
-}
-
 fio_on() {
 	local c=$1
 	shift
@@ -284,7 +285,7 @@ fio_on() {
 
 # job CONFIG WORKLOAD ROUND: one fio run, one line in $RES.
 job() {
-	local c=$1 wl=$2 round=$3 rw nj out line b0 t0 b1 t1 h0 h1 drain sampler=
+	local c=$1 wl=$2 round=$3 rw nj out nums b0 t0 b1 t1 h0 h1 drain sampler=
 	local used=-
 	rw=${wl%-j*} nj=${wl#*-j}
 	drain=$(drain_cbdc)
@@ -296,7 +297,8 @@ job() {
 	fi
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
-	h0=$(hit_counts "$c")
+	# (cbd's stats wait for a writeback pass to end: read them only here)
+	[ "$rw" != randread ] || h0=$(hit_counts "$c")
 	if [ "$c" = cbdc ]; then
 		used=$(cbdc_used)
 		sample_cbdc &
@@ -309,49 +311,25 @@ job() {
 		--lat_percentiles=1 --clat_percentiles=0 --percentile_list=50:99:99.9) ||
 		{ say "fio $c $wl failed: $(tail -1 <<<"$out")"; [ -z "$sampler" ] || kill "$sampler"; return 1; }
 	read -r b1 t1 <<<"$(cpu_ticks)"
-	h1=$(hit_counts "$c")
+	[ "$rw" != randread ] || h1=$(hit_counts "$c")
 	if [ -n "$sampler" ]; then
 		kill "$sampler"
 		wait "$sampler" 2>/dev/null
 		used="$used-$(cat /tmp/bench-cache.used)/$(cat "$(cbd_cache_dir "$CBDC_BACKEND")/cache_segs")"
 	fi
-	line=$(grep '^3;' <<<"$out" | tail -1)
-	[ -n "$line" ] || { say "fio $c $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
-	# terse v3: read iops $8, lat mean $40 (usec), percentiles $18..$37
-	# ("99.000000%=usec"; of the total latency with lat_percentiles:
-	# a write to a cache completes inside io_submit(), so the completion
-	# latency would miss it); write: the same fields + 41.
-	awk -F';' -v n="$c" -v w="$wl" -v r="$round" -v o="$([ "$rw" = randread ] && echo 0 || echo 41)" \
-	    -v cpu="$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" \
-	    -v hit="$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -)" -v dr="$drain" -v u="$used" '{
-		p50 = p99 = p999 = "?"
-		for (i = 18 + o; i <= 37 + o; i++) {
-			if (index($i, "50.000000%=") == 1) p50 = substr($i, 12)
-			if (index($i, "99.000000%=") == 1) p99 = substr($i, 12)
-			if (index($i, "99.900000%=") == 1) p999 = substr($i, 12)
-		}
-		printf "%s %s %s %d %.1f %s %d %s %s %s %s %s\n", n, w, r, $(8 + o), $(40 + o), p99, cpu, hit, dr, u, p50, p999
-	}' <<<"$line" >> "$RES"
-	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p50/p99/p99.9 %s/%s/%s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $11, $6, $12, $7, $8, $9, $10}'
+	# percentiles of the total latency: a write to a cache completes
+	# inside io_submit(), where the completion latency would miss it
+	nums=$(bench_terse "$rw" <<<"$out") ||
+		{ say "fio $c $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
+	echo "$c $wl $round $nums $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" \
+		"$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -) $drain $used" >> "$RES"
+	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p50/p99/p99.9 %s/%s/%s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12}'
 }
 
 # ---------------------------------------------------------------- report
 
-median() {
-	sort -g | awk '{v[NR] = $1} END {
-		if (!NR) { print "nan"; exit }
-		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# col CONFIG WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu,
-# 8 hit%, 11 p50, 12 p99.9)
-col() {
-	awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w {print $f}' "$RES"
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else print "-"}'
-}
+# col() fields in $RES: 4 iops, 5 mean, 6 p50, 7 p99, 8 p99.9, 9 cpu,
+# 10 hit%, 11 drain seconds, 12 used_segs (cbdc)
 
 # verdict RATIO OP LIMIT
 verdict() {
@@ -375,9 +353,9 @@ report() {
 			lo=$(col "$c" "$wl" 4 | sort -g | head -1)
 			hi=$(col "$c" "$wl" 4 | sort -g | tail -1)
 			printf '# %-12s %-6s %8.0f %15s %9.1f %7s %7s %8s %5.0f %5s\n' "$wl" "$c" "$iops" \
-				"($lo-$hi)" "$(col "$c" "$wl" 5 | median)" "$(col "$c" "$wl" 11 | median)" \
-				"$(col "$c" "$wl" 6 | median)" "$(col "$c" "$wl" 12 | median)" \
-				"$(col "$c" "$wl" 7 | median)" "$(col "$c" "$wl" 8 | grep -v -- - | median | sed 's/^nan$/-/')"
+				"($lo-$hi)" "$(col "$c" "$wl" 5 | median)" "$(col "$c" "$wl" 6 | median)" \
+				"$(col "$c" "$wl" 7 | median)" "$(col "$c" "$wl" 8 | median)" \
+				"$(col "$c" "$wl" 9 | median)" "$(col "$c" "$wl" 10 | grep -v -- - | median | sed 's/^nan$/-/')"
 		done
 	done
 	echo "#"
@@ -426,21 +404,8 @@ done
 [ "$RC" = 0 ] || say "setup failed"
 if [ "$RC" = 0 ]; then
 	: > "$RES"
-	set -- $CONFIGS
-	n=$#
-	for round in $(seq 1 "$ROUNDS"); do
-		order=()
-		for i in $(seq 0 $((n - 1))); do
-			j=$(( (i + round - 1) % n + 1 ))
-			order+=("${!j}")
-		done
-		say "round $round/$ROUNDS: ${order[*]}"
-		for wl in $WORKLOADS; do
-			for c in "${order[@]}"; do
-				job "$c" "$wl" "$round" || RC=1
-			done
-		done
-	done
+	# shellcheck disable=SC2086
+	bench_rounds "$ROUNDS" "$WORKLOADS" $CONFIGS || RC=1
 	[ -z "$CBDC_BACKEND" ] ||
 		say "cbdc cache at the end: $(tr '\n' ' ' < "$(cbd_cache_dir "$CBDC_BACKEND")/stats")used_segs $(cat "$(cbd_cache_dir "$CBDC_BACKEND")/used_segs")"
 	[ ! -b /dev/mapper/dmwc ] || say "dmwc status at the end: $(dmsetup status dmwc)"

@@ -22,11 +22,13 @@
 #
 # BENCH_RUNTIME=10 (seconds per job), BENCH_RAMP=2 (seconds not counted),
 # BENCH_ROUNDS=3, BENCH_SIZE= (bytes of each device used; default all),
-# BENCH_QUEUES=2 (cbd queues), BENCH_DEVS="cbd disk loop nbd".
+# BENCH_QUEUES=2 (cbd queues), BENCH_DEVS="cbd disk loop nbd" (or with
+# commas, as on the kernel command line of the VM).
 # Exit status 0 when every job ran; missed targets are reported, not failed.
 
 . "$(dirname "$0")/cbd_lib.sh"
 . "$(dirname "$0")/cbd_core_lib.sh"
+. "$(dirname "$0")/bench_lib.sh"
 
 RUNTIME=${BENCH_RUNTIME:-10}
 RAMP=${BENCH_RAMP:-2}
@@ -34,6 +36,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SIZE=${BENCH_SIZE:-}
 QUEUES=${BENCH_QUEUES:-2}
 DEVS=${BENCH_DEVS:-cbd disk loop nbd}
+DEVS=${DEVS//,/ }
 WORKLOADS="randread-qd1 randwrite-qd1 randread-qd16 randwrite-qd16"
 RES=/tmp/bench.res	# dev workload round iops lat_mean_us p99_us cpu%
 NBD_CONF=/etc/nbd-server/config
@@ -118,14 +121,9 @@ teardown() {
 
 # ---------------------------------------------------------------- jobs
 
-# Busy and total jiffies of all CPUs.
-cpu_ticks() {
-	awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
-}
-
 # job NAME WORKLOAD ROUND: one fio run, one line in $RES.
 job() {
-	local name=$1 wl=$2 round=$3 dev=${DEV[$1]} rw qd out line b0 t0 b1 t1
+	local name=$1 wl=$2 round=$3 dev=${DEV[$1]} rw qd out nums b0 t0 b1 t1 iops mean p99
 	rw=${wl%-qd*} qd=${wl#*-qd}
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
@@ -136,37 +134,17 @@ job() {
 		--randrepeat=0 --norandommap ${SIZE:+--size=$SIZE} 2>&1) ||
 		{ say "fio $name $wl failed: $(tail -1 <<<"$out")"; return 1; }
 	read -r b1 t1 <<<"$(cpu_ticks)"
-	line=$(grep '^3;' <<<"$out" | tail -1)
-	[ -n "$line" ] || { say "fio $name $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
-	# terse v3: read iops $8, lat mean $40 (usec), clat percentiles
-	# $18..$37 ("99.000000%=usec"); write: the same fields + 41.
-	awk -F';' -v n="$name" -v w="$wl" -v r="$round" -v o="$([ "$rw" = randread ] && echo 0 || echo 41)" \
-	    -v cpu="$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" '{
-		p99 = "?"
-		for (i = 18 + o; i <= 37 + o; i++)
-			if (index($i, "99.000000%=") == 1) p99 = substr($i, 12)
-		printf "%s %s %s %d %.1f %s %d\n", n, w, r, $(8 + o), $(40 + o), p99, cpu
-	}' <<<"$line" >> "$RES"
+	nums=$(bench_terse "$rw" <<<"$out") ||
+		{ say "fio $name $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
+	# IOPS, mean latency, p99 of the completion latency, CPU busy
+	read -r iops mean _ p99 _ <<<"$nums"
+	echo "$name $wl $round $iops $mean $p99 $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" >> "$RES"
 	tail -1 "$RES" | awk '{printf "#   round %s %-5s %-14s %7d IOPS  mean %8.1f us  p99 %6s us  cpu %3d%%\n", $3, $1, $2, $4, $5, $6, $7}'
 }
 
 # ---------------------------------------------------------------- report
 
-# median of the numbers on stdin
-median() {
-	sort -g | awk '{v[NR] = $1} END {
-		if (!NR) { print "nan"; exit }
-		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# col NAME WORKLOAD FIELD: values of FIELD (4 iops, 5 mean, 6 p99, 7 cpu)
-col() {
-	awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w {print $f}' "$RES"
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0 && a != "nan") printf "%.2f", a / b; else print "-"}'
-}
+# col() fields in $RES: 4 iops, 5 mean, 6 p99, 7 cpu
 
 report() {
 	local wl d iops mean p99 cpu lo hi
@@ -224,22 +202,8 @@ if [ "$rc" = 0 ]; then
 	sleep 3
 	read -r b1 t1 <<<"$(cpu_ticks)"
 	say "guest CPU busy with all devices set up and idle: $(( 100 * (b1 - b0) / (t1 - t0) ))%"
-	set -- $DEVS
-	ndev=$#
-	for round in $(seq 1 "$ROUNDS"); do
-		# rotate the device order by one per round
-		order=()
-		for i in $(seq 0 $((ndev - 1))); do
-			j=$(( (i + round - 1) % ndev + 1 ))
-			order+=("${!j}")
-		done
-		say "round $round/$ROUNDS: ${order[*]}"
-		for wl in $WORKLOADS; do
-			for d in "${order[@]}"; do
-				job "$d" "$wl" "$round" || rc=1
-			done
-		done
-	done
+	# shellcheck disable=SC2086
+	bench_rounds "$ROUNDS" "$WORKLOADS" $DEVS || rc=1
 	report
 fi
 teardown || { say "teardown failed"; rc=1; }
