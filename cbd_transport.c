@@ -103,21 +103,29 @@ struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
 	return pfn_t_to_page(pfn);
 }
 
+static void cbdt_remove(struct cbd_transport *cbdt);
+
 /*
- * Memory errors and removal of the pmem device cannot be handled while the
- * transport is registered: say so loudly, the owner has to unregister it.
+ * The pmem device is going away (driver unbind, namespace disable, CXL
+ * region teardown): its memory is unmapped once this returns, so stop
+ * everything that could touch it and unregister, as a forced
+ * transport_unregister would.  Called in a dax SRCU read section.
+ *
+ * Memory errors in a registered transport are not handled: the objects
+ * using the failed range are not known here; they are reported.
  */
 static int cbdt_notify_failure(struct dax_device *dax_dev, u64 offset,
 			       u64 len, int mf_flags)
 {
 	struct cbd_transport *cbdt = dax_holder(dax_dev);
 
-	if (mf_flags & MF_MEM_PRE_REMOVE)
-		cbdt_err(cbdt, "%s is going away while registered\n", cbdt->path);
-	else
-		cbdt_err(cbdt, "memory failure at offset %llu len %llu\n",
-			 offset, len);
+	if (mf_flags & MF_MEM_PRE_REMOVE) {
+		cbdt_remove(cbdt);
+		return 0;
+	}
 
+	cbdt_err(cbdt, "memory failure at offset %llu len %llu\n",
+		 offset, len);
 	return -EOPNOTSUPP;
 }
 
@@ -1246,6 +1254,24 @@ err_module_put:
 	return ret;
 }
 
+/*
+ * Exactly the reverse of cbdt_register_locked(); the caller has disabled
+ * adm and fault injection, and stopped every local object.
+ */
+static void cbdt_unregister_locked(struct cbd_transport *cbdt)
+{
+	lockdep_assert_held(&cbd_transports_lock);
+
+	cbd_transports[cbdt->id] = NULL;
+	cbdt_hosts_registered_add(cbdt, -1);
+	cbdt_sysfs_exit(cbdt);
+	cbd_host_unregister(cbdt);
+	device_del(&cbdt->device);
+	cbdt_dax_exit(cbdt);
+	put_device(&cbdt->device);
+	module_put(THIS_MODULE);
+}
+
 /**
  * cbdt_unregister - unregister a transport of this host
  * @transport_id: local transport id (N of transportN)
@@ -1268,7 +1294,10 @@ int cbdt_unregister(u32 transport_id)
 		goto out_unlock;
 	}
 
-	/* No adm command runs or starts once adm_enabled is clear. */
+	/*
+	 * adm commands start objects under state_lock: checked under it, the
+	 * transport stays empty until cbdt_unregister_locked() disables adm.
+	 */
 	mutex_lock(&cbdt->state_lock);
 	if (cbdt_has_local_objects(cbdt)) {
 		mutex_unlock(&cbdt->state_lock);
@@ -1279,20 +1308,101 @@ int cbdt_unregister(u32 transport_id)
 	cbdt->adm_enabled = false;
 	mutex_unlock(&cbdt->state_lock);
 	cbdt_debugfs_remove(cbdt);
-
-	/* Exactly the reverse of cbdt_register_locked(). */
-	cbd_transports[transport_id] = NULL;
-	cbdt_hosts_registered_add(cbdt, -1);
-	cbdt_sysfs_exit(cbdt);
-	cbd_host_unregister(cbdt);
-	device_del(&cbdt->device);
-	cbdt_dax_exit(cbdt);
-	put_device(&cbdt->device);
-	module_put(THIS_MODULE);
+	cbdt_unregister_locked(cbdt);
 
 out_unlock:
 	mutex_unlock(&cbd_transports_lock);
 	return ret;
+}
+
+/* Some local blkdev or backend id, or false when there is none left. */
+static bool cbdt_first_blkdev_id(struct cbd_transport *cbdt, u32 *id)
+{
+	struct cbd_blkdev *blkdev;
+
+	spin_lock(&cbdt->lock);
+	blkdev = list_first_entry_or_null(&cbdt->blkdevs, struct cbd_blkdev,
+					  node);
+	if (blkdev)
+		*id = blkdev->blkdev_id;
+	spin_unlock(&cbdt->lock);
+
+	return blkdev;
+}
+
+static bool cbdt_first_backend_id(struct cbd_transport *cbdt, u32 *id)
+{
+	struct cbd_backend *cbdb;
+
+	spin_lock(&cbdt->lock);
+	cbdb = list_first_entry_or_null(&cbdt->backends, struct cbd_backend,
+					node);
+	if (cbdb)
+		*id = cbdb->backend_id;
+	spin_unlock(&cbdt->lock);
+
+	return cbdb;
+}
+
+/*
+ * Stop every local object: blkdevs as dev-stop force=1 does (their I/O
+ * fails with EIO), then backends as backend-stop does, which writes the
+ * dirty cache data back while the memory is still there.  A backend that
+ * cannot stop cleanly (a blkdev on another host still uses it, or the
+ * writeback fails) is torn down as if its host had died: its state stays
+ * in the memory and a re-attach continues from it.
+ */
+static void cbdt_stop_local_objects(struct cbd_transport *cbdt)
+{
+	u32 id;
+	int ret;
+
+	lockdep_assert_held(&cbd_transports_lock);
+
+	while (cbdt_first_blkdev_id(cbdt, &id))
+		cbd_blkdev_stop(cbdt, id, true);
+
+	while (cbdt_first_backend_id(cbdt, &id)) {
+		ret = cbd_backend_stop(cbdt, id);
+		if (!ret)
+			continue;
+		cbdt_err(cbdt, "backend%u: stop failed (%d), abandoning it\n",
+			 id, ret);
+		cbd_backend_crash(cbdt, id);
+	}
+}
+
+/*
+ * The pmem device under @cbdt is being removed.  @cbdt may be in the
+ * middle of cbdt_unregister(), which drops the DAX holder without
+ * waiting for readers: only a transport still in cbd_transports[] is
+ * known to be alive, and it is compared before it is dereferenced.
+ */
+static void cbdt_remove(struct cbd_transport *cbdt)
+{
+	u32 i;
+
+	mutex_lock(&cbd_transports_lock);
+	for (i = 0; i < CBD_TRANSPORT_MAX; i++)
+		if (cbd_transports[i] == cbdt)
+			break;
+	if (i == CBD_TRANSPORT_MAX)
+		goto out_unlock;
+
+	cbdt_err(cbdt, "%s is going away: stopping its blkdevs and backends and unregistering\n",
+		 cbdt->path);
+
+	/* no adm command or fault injection runs or starts from here on */
+	mutex_lock(&cbdt->state_lock);
+	cbdt->adm_enabled = false;
+	mutex_unlock(&cbdt->state_lock);
+	cbdt_debugfs_remove(cbdt);
+
+	cbdt_stop_local_objects(cbdt);
+	cbdt_unregister_locked(cbdt);
+
+out_unlock:
+	mutex_unlock(&cbd_transports_lock);
 }
 
 void cbd_transport_exit(void)
