@@ -11,8 +11,10 @@
  * re-attached backend take over the channels of a dead predecessor.
  */
 
+#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/capability.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/string_choices.h>
 
@@ -578,13 +580,79 @@ static int cbd_backend_mark_removing(struct cbd_backend *cbdb)
 	return ret;
 }
 
+/*
+ * Is the blkdev in slot @id attached to @cbdb and dead?  Returns its
+ * heartbeat then (never 0), else 0.
+ */
+static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
+{
+	struct cbd_blkdev_info *info = cbdt_get_blkdev_info(cbdb->cbdt, id);
+
+	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
+	    le32_to_cpu(READ_ONCE(info->backend_id)) != cbdb->backend_id ||
+	    cbd_blkdev_info_is_alive(info))
+		return 0;
+
+	return le64_to_cpu(READ_ONCE(info->alive_ts));
+}
+
+/*
+ * A blkdev whose host died keeps its claim on the backend (blkdev_count)
+ * and would make backend-stop fail until someone runs dev-clear.  A dead
+ * blkdev never comes back (decision 9: its channels are released), so
+ * backend-stop clears the claims of its dead blkdevs itself, as dev-clear
+ * would.
+ *
+ * Only a slot whose heartbeat stays unchanged over a second is cleared: a
+ * host that claims the slot for a new blkdev rewrites the heartbeat right
+ * after the claim, and must not lose the slot to a stale reading.
+ */
+static void cbd_backend_clear_dead_blkdevs(struct cbd_backend *cbdb)
+{
+	struct cbd_transport *cbdt = cbdb->cbdt;
+	unsigned long *dead;
+	u64 *seen;
+	u32 id;
+
+	if (!le32_to_cpu(READ_ONCE(cbdb->backend_info->blkdev_count)))
+		return;
+
+	seen = kcalloc(cbdt->blkdev_num, sizeof(*seen), GFP_KERNEL);
+	dead = bitmap_zalloc(cbdt->blkdev_num, GFP_KERNEL);
+	if (!seen || !dead)
+		goto out_free;
+
+	for (id = 0; id < cbdt->blkdev_num; id++) {
+		seen[id] = cbd_backend_dead_blkdev_ts(cbdb, id);
+		if (seen[id])
+			__set_bit(id, dead);
+	}
+	if (bitmap_empty(dead, cbdt->blkdev_num))
+		goto out_free;
+
+	msleep(1000);
+	for_each_set_bit(id, dead, cbdt->blkdev_num) {
+		if (cbd_backend_dead_blkdev_ts(cbdb, id) != seen[id])
+			continue;
+		cbdb_info(cbdb, "releasing dead blkdev%u\n", id);
+		cbd_blkdev_clear(cbdt, id);
+	}
+
+out_free:
+	bitmap_free(dead);
+	kfree(seen);
+}
+
 /**
  * cbd_backend_stop - stop a backend running on this host
  * @cbdt: transport
  * @backend_id: backend slot
  *
+ * Blkdevs that died with their host do not keep the backend running:
+ * their claims are released first, as dev-clear would.
+ *
  * Return: 0, -ENOENT if the backend does not run here, -EBUSY while a
- * blkdev is attached or its channels are still served.
+ * live blkdev is attached or its channels are still served.
  */
 int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 {
@@ -596,6 +664,7 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 	if (!cbdb)
 		return -ENOENT;
 
+	cbd_backend_clear_dead_blkdevs(cbdb);
 	/* retire the handlers of blkdevs that stopped since the last scan */
 	flush_delayed_work(&cbdb->state_work);
 

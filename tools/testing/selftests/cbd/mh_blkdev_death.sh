@@ -58,10 +58,13 @@ a_run() {
 		cbd_wait_file_is 30 "$(cbd_tdir)/cbd_hosts/host$bhost/alive" false
 	cbd_check "A: blkdev$devid (B) reads alive=false" \
 		cbd_file_is "$(cbd_tdir)/cbd_blkdevs/blkdev$devid/alive" false
-	cbd_expect "$(cbd_adm_file)" "op=backend-stop,backend_id=$bid" EBUSY \
-		"A: backend-stop while dead blkdev$devid is still attached: EBUSY"
-	cbd_expect "$(cbd_adm_file)" "op=dev-clear,dev_id=$devid" OK "A: dev-clear of dead blkdev$devid"
-	cbd_check "A: backend-stop succeeds" cbd_backend_stop "$bid"
+	# the dead blkdev's claim does not keep the backend: no dev-clear needed
+	cbd_check "A: backend-stop succeeds with dead blkdev$devid attached" \
+		cbd_backend_stop "$bid"
+	cbd_check "A: backend-stop released dead blkdev$devid's slot" \
+		cbd_file_is "$(cbd_tdir)/cbd_blkdevs/blkdev$devid/backend_id" ""
+	cbd_expect "$(cbd_adm_file)" "op=dev-clear,dev_id=$devid" OK \
+		"A: dev-clear of the released slot is a no-op"
 	cbd_expect "$(cbd_adm_file)" "op=host-clear,host_id=$bhost" OK "A: host-clear of dead host$bhost (B)"
 	for seg in $SEGS; do
 		cbd_check "A: channel segment$seg reads alive=false" cbd_wait_file_is 60 \
