@@ -13,10 +13,12 @@
 # fio write kept for the end, and ext4 (in the first 512 MiB of the disk)
 # made, written, read back, checked with e2fsck -fn.  A watches the cache
 # (cache/stats: writeback and GC moved, used_segs), B the backend's
-# cache_segs/cache_used_segs.  After B's dev-stop, A's backend-stop
-# writes everything back; A then finds B's data on its own disk: the
-# kept fio region verifies, e2fsck -fn is clean and the files have B's
-# checksums.
+# cache_segs/cache_used_segs.  After B's dev-stop, A starts a blkdev on
+# its own backend: its cache instance replays the journal B wrote, and
+# B's kept region and files read back through it.  After A's dev-stop,
+# A's backend-stop writes everything back; A then finds B's data on its
+# own disk: the kept fio region verifies, e2fsck -fn is clean and the
+# files have B's checksums.
 #
 # MH_CACHE_BIG (default 128M, 96M on QEMU-emulated CXL): the sequential
 # job, larger than the 64 MiB cache.
@@ -117,9 +119,32 @@ a_watch() {
 	mh_put a-watched
 }
 
+# a_replay: on A after B's dev-stop, a blkdev on A's own host: its cache
+# instance rebuilds the index from the journal B wrote; B's data reads
+# back through it.
+a_replay() {
+	local dev sums
+	mh_step "A: dev-start on its own backend (A replays B's journal)" \
+		cbd_dev_start "$bid" 1 || return 1
+	dev=/dev/$CBD_LAST_CBD
+	cbd_check "A: B's last 32M verify through the cache on A" \
+		cbd_fio keep-a --filename="$dev" "${KEEP[@]}" --verify_only=1
+	sums=$(mh_get sums)
+	mkdir -p "$CBD_MNT"
+	if cbd_check "A: mount B's ext4 read-only through $dev" \
+		mount -t ext4 -o ro "$dev" "$CBD_MNT"; then
+		cbd_check "A: B's files read through the cache on A have B's checksums" \
+			check_sums "$CBD_MNT" "$sums"
+		umount "$CBD_MNT"
+	fi
+	ktap_print_msg "A: cache/stats with A's blkdev: $(tr '\n' ' ' < "$(cbd_cache_dir "$bid")/stats")"
+	mh_step "A: dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
+}
+
 # a_after: on A after B's dev-stop: backend-stop, then B's data on A's disk
 a_after() {
 	local sums
+	a_replay
 	mh_step "A: backend-stop (writes the cache back)" cbd_backend_stop "$bid" || return 1
 	mh_put backend-stopped
 	cbd_check "A: B's last 32M verify on A's own disk" \
