@@ -452,29 +452,28 @@ static int cbd_backend_cache_start(struct cbd_backend *cbdb, bool new_cache)
 		return ret;
 	}
 
-	device_initialize(&cbdb->cache_dev);
-	cbdb->cache_dev.type = &cbd_cache_type;
-	cbdb->cache_dev.parent = &obj->dev;
-	ret = dev_set_name(&cbdb->cache_dev, "cache");
-	if (!ret)
-		ret = device_add(&cbdb->cache_dev);
-	if (ret) {
-		put_device(&cbdb->cache_dev);
-		cbd_cache_destroy(cbdb->cbd_cache);
-		cbdb->cbd_cache = NULL;
-		return ret;
+	cbdb->cache_dev = cbd_cache_dev_register(cbdb->cbd_cache, &obj->dev);
+	if (IS_ERR(cbdb->cache_dev)) {
+		ret = PTR_ERR(cbdb->cache_dev);
+		cbdb->cache_dev = NULL;
+		goto err_destroy_cache;
 	}
-	cbdb->cache_dev_registered = true;
 
 	return 0;
+
+err_destroy_cache:
+	cbd_cache_destroy(cbdb->cbd_cache);
+	cbdb->cbd_cache = NULL;
+	return ret;
 }
 
 /* @crash: fault injection, leave the transport as a dead host would */
 static void cbd_backend_cache_stop(struct cbd_backend *cbdb, bool crash)
 {
-	if (cbdb->cache_dev_registered)
-		device_unregister(&cbdb->cache_dev);
-	cbdb->cache_dev_registered = false;
+	/* no attribute callback uses the instance after this */
+	if (cbdb->cache_dev)
+		cbd_cache_dev_unregister(cbdb->cache_dev);
+	cbdb->cache_dev = NULL;
 	if (cbdb->cbd_cache && crash)
 		cbd_cache_abandon(cbdb->cbd_cache);
 	else if (cbdb->cbd_cache)

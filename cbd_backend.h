@@ -71,7 +71,7 @@ struct cbd_handler;
  * @state_work: periodic channel discovery and liveness checks
  * @hb_work: heartbeat
  * @cbd_cache: backend-side cache instance (writeback), or NULL
- * @cache_dev: backendN/cache sysfs device, registered if @cbd_cache
+ * @cache_dev: backendN/cache sysfs directory, registered if @cbd_cache
  */
 struct cbd_backend {
 	u32 backend_id;
@@ -92,8 +92,7 @@ struct cbd_backend {
 	struct delayed_work hb_work;
 
 	struct cbd_cache *cbd_cache;
-	struct device cache_dev;
-	bool cache_dev_registered;
+	struct cbd_cache_dev *cache_dev;
 };
 
 #define cbdb_err(b, fmt, ...)						\

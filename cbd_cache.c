@@ -413,14 +413,28 @@ void cbd_cache_abandon(struct cbd_cache *cache)
 
 /* sysfs: backend<N>/cache */
 
-static struct cbd_backend *cbd_cache_dev_backend(struct device *dev)
+/**
+ * struct cbd_cache_dev - the backend<N>/cache sysfs directory
+ * @dev: its device; the release callback frees the structure, whenever
+ *	the last reference goes (it may outlive the backend)
+ * @cache: the backend instance shown.  Only the attribute callbacks use
+ *	it, and device_del() waits for those running and refuses new ones
+ *	(kernfs active references), so it stays valid for all of them even
+ *	though the instance is destroyed right after the unregister.
+ */
+struct cbd_cache_dev {
+	struct device dev;
+	struct cbd_cache *cache;
+};
+
+static struct cbd_cache *cbd_cache_dev_cache(struct device *dev)
 {
-	return container_of(dev, struct cbd_backend, cache_dev);
+	return container_of(dev, struct cbd_cache_dev, dev)->cache;
 }
 
 static struct cbd_cache_info *cbd_cache_dev_info(struct device *dev)
 {
-	return &cbd_cache_dev_backend(dev)->backend_info->cache_info;
+	return cbd_cache_dev_cache(dev)->cache_info;
 }
 
 static ssize_t cache_segs_show(struct device *dev, struct device_attribute *attr,
@@ -496,7 +510,7 @@ static ssize_t gc_percent_store(struct device *dev, struct device_attribute *att
 	if (ret)
 		return ret;
 
-	cbd_cache_set_gc_percent(cbd_cache_dev_backend(dev)->cbdt,
+	cbd_cache_set_gc_percent(cbd_cache_dev_cache(dev)->cbdt,
 				 cbd_cache_dev_info(dev), val);
 	return size;
 }
@@ -505,7 +519,7 @@ static DEVICE_ATTR_ADMIN_RW(gc_percent);
 static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct cbd_cache *cache = cbd_cache_dev_backend(dev)->cbd_cache;
+	struct cbd_cache *cache = cbd_cache_dev_cache(dev);
 	struct cbd_cache_info *info = cache->cache_info;
 	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0;
 	struct cbd_cache_pos_onmedia key_tail, dirty_tail;
@@ -550,17 +564,64 @@ static struct attribute *cbd_cache_attrs[] = {
 };
 ATTRIBUTE_GROUPS(cbd_cache);
 
-/*
- * The device is embedded in struct cbd_backend, which backend-stop frees
- * after device_unregister(): no sysfs access is left by then and nothing
- * else takes a reference.
- */
 static void cbd_cache_dev_release(struct device *dev)
 {
+	kfree(container_of(dev, struct cbd_cache_dev, dev));
 }
 
-const struct device_type cbd_cache_type = {
+static const struct device_type cbd_cache_type = {
 	.name		= "cbd_cache",
 	.groups		= cbd_cache_groups,
 	.release	= cbd_cache_dev_release,
 };
+
+/**
+ * cbd_cache_dev_register - add backend<N>/cache
+ * @cache: backend instance; must outlive the registration
+ * @parent: the backend<N> device
+ *
+ * Return: the device, or an ERR_PTR() (-ENOMEM, errors of device_add()).
+ */
+struct cbd_cache_dev *cbd_cache_dev_register(struct cbd_cache *cache,
+					     struct device *parent)
+{
+	struct cbd_cache_dev *cache_dev;
+	int ret;
+
+	cache_dev = kzalloc(sizeof(*cache_dev), GFP_KERNEL);
+	if (!cache_dev)
+		return ERR_PTR(-ENOMEM);
+
+	cache_dev->cache = cache;
+	device_initialize(&cache_dev->dev);
+	cache_dev->dev.type = &cbd_cache_type;
+	cache_dev->dev.parent = parent;
+	ret = dev_set_name(&cache_dev->dev, "cache");
+	if (ret)
+		goto err_put_dev;
+
+	ret = device_add(&cache_dev->dev);
+	if (ret)
+		goto err_put_dev;
+
+	return cache_dev;
+
+err_put_dev:
+	/* the release callback frees it (and the name, if set) */
+	put_device(&cache_dev->dev);
+	return ERR_PTR(ret);
+}
+
+/**
+ * cbd_cache_dev_unregister - remove backend<N>/cache
+ * @cache_dev: from cbd_cache_dev_register()
+ *
+ * When it returns no attribute callback runs or will run, so the cache
+ * instance may go; the structure itself is freed by the last put (a
+ * sysfs file held open keeps only the kernfs node, which then reads
+ * -ENODEV).
+ */
+void cbd_cache_dev_unregister(struct cbd_cache_dev *cache_dev)
+{
+	device_unregister(&cache_dev->dev);
+}

@@ -95,7 +95,10 @@ int cbd_cache_parse_gc_percent(const char *buf, u16 *val);
 void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
 			      struct cbd_cache_info *info, u16 val);
 
-/* backend<N>/cache: sysfs device type (attributes and an empty release) */
-extern const struct device_type cbd_cache_type;
+struct cbd_cache_dev;
+
+struct cbd_cache_dev *cbd_cache_dev_register(struct cbd_cache *cache,
+					     struct device *parent);
+void cbd_cache_dev_unregister(struct cbd_cache_dev *cache_dev);
 
 #endif /* _CBD_CACHE_H */
