@@ -18,9 +18,8 @@
 
 #define CBD_CACHE_KEY_POOL_MIN		1024
 #define CBD_CACHE_REQ_POOL_MIN		256
-/* dev-stop: how long to wait for room to write the last ksets */
-#define CBD_CACHE_CLOSE_TRIES		300
-#define CBD_CACHE_CLOSE_WAIT_MS		100
+/* dev-stop: the last ksets wait for room at most this long without progress */
+#define CBD_CACHE_CLOSE_STALL		(60 * HZ)
 
 static int cbd_cache_trees_init(struct cbd_cache *cache)
 {
@@ -112,22 +111,66 @@ static int cbd_cache_ksets_init(struct cbd_cache *cache)
 	return 0;
 }
 
-/* dev-stop: write the staged keys; GC may have to make room first. */
+/*
+ * Why the final kset write gives up, or NULL to go on waiting: a user
+ * killed dev-stop, the backend is dead (its writeback, which GC waits
+ * for, makes no progress; a re-attached backend can replay nothing the
+ * journal does not hold anyway), or no segment was freed for
+ * CBD_CACHE_CLOSE_STALL although the backend looks alive (its disk is
+ * stuck).
+ */
+static const char *cbd_cache_close_give_up(struct cbd_cache *cache, long ret,
+					    unsigned long last_progress)
+{
+	struct cbd_backend_info *info = container_of(cache->cache_info,
+						     struct cbd_backend_info,
+						     cache_info);
+
+	if (ret < 0)
+		return "interrupted";
+	if (!cbd_backend_info_is_alive(info))
+		return "the backend is dead";
+	if (time_after(jiffies, last_progress + CBD_CACHE_CLOSE_STALL))
+		return "no segment freed for 60s";
+	return NULL;
+}
+
+/*
+ * dev-stop: write the staged keys.  When the journal has no room, GC must
+ * free a segment first, which waits for the writeback: sleep on
+ * space_wq (woken by cbd_cache_seg_free()), kicking GC, within the
+ * limits of cbd_cache_close_give_up().
+ */
 static void cbd_cache_ksets_final_close(struct cbd_cache *cache)
 {
+	unsigned long last_progress = jiffies;
+	const char *why;
+	u64 freed;
+	long ret;
 	u32 i;
 
 	for (i = 0; i < cache->n_paral; i++)
 		cancel_delayed_work_sync(&cbd_cache_kset(cache, i)->flush_work);
 
-	for (i = 0; i < CBD_CACHE_CLOSE_TRIES; i++) {
+	for (;;) {
+		freed = atomic64_read(&cache->segs_freed);
 		if (!cbd_cache_ksets_close(cache))
 			return;
+
 		cbd_cache_gc_kick(cache);
-		msleep(CBD_CACHE_CLOSE_WAIT_MS);
+		/* GC polls the remote writeback once a second: look as often */
+		ret = wait_event_killable_timeout(cache->space_wq,
+						  atomic64_read(&cache->segs_freed) != freed,
+						  CBD_CACHE_WORK_INTERVAL);
+		if (ret > 0)
+			last_progress = jiffies;
+		why = cbd_cache_close_give_up(cache, ret, last_progress);
+		if (why)
+			break;
 	}
 
-	cbd_cache_err(cache, "no room in the journal: recent writes are lost\n");
+	cbd_cache_err(cache, "no room in the journal (%s): writes not flushed are lost\n",
+		      why);
 }
 
 /* The blkdev instance: index, journal replay, ksets, data heads. */
@@ -265,6 +308,7 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	spin_lock_init(&cache->seg_map_lock);
 	spin_lock_init(&cache->retry_lock);
 	spin_lock_init(&cache->peer_lock);
+	init_waitqueue_head(&cache->space_wq);
 	INIT_LIST_HEAD(&cache->retry_reqs);
 	mutex_init(&cache->writeback_lock);
 	INIT_DELAYED_WORK(&cache->gc_work, cbd_cache_gc_workfn);

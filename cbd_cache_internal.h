@@ -236,6 +236,9 @@ enum cbd_cache_state {
  * @last_seg: allocation hint
  * @used_segs: weight of @seg_map, mirrored on media
  * @space_wanted: a request waits for a free segment: GC ignores gc_percent
+ * @segs_freed: segments given back to the free map so far
+ * @space_wq: woken when a segment is freed (dev-stop waits there for room
+ *	for its last ksets)
  * @gc_work: GC
  * @clean_work: removes stale keys from the index
  * @retry_lock: protects @retry_reqs
@@ -289,6 +292,8 @@ struct cbd_cache {
 	u32 last_seg;
 	u32 used_segs;
 	atomic_t space_wanted;
+	atomic64_t segs_freed;
+	wait_queue_head_t space_wq;
 	struct delayed_work gc_work;
 	struct work_struct clean_work;
 	spinlock_t retry_lock;		/* protects retry_reqs */

@@ -268,6 +268,8 @@ void cbd_cache_seg_free(struct cbd_cache_segment *seg)
 	}
 	spin_unlock(&cache->seg_map_lock);
 	atomic_set(&cache->space_wanted, 0);
+	atomic64_inc(&cache->segs_freed);
+	wake_up_all(&cache->space_wq);
 }
 
 void cbd_cache_seg_get(struct cbd_cache_segment *seg)
