@@ -459,6 +459,10 @@ static int cbd_backend_cache_start(struct cbd_backend *cbdb, bool new_cache)
 		goto err_destroy_cache;
 	}
 
+	/* the last step that can fail is done: the cache is ours now */
+	if (!new_cache)
+		cbd_cache_take_over(cbdb->cbd_cache);
+
 	return 0;
 
 err_destroy_cache:

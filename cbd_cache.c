@@ -438,6 +438,29 @@ void cbd_cache_destroy(struct cbd_cache *cache)
 }
 
 /**
+ * cbd_cache_take_over - drop the segment references of a dead backend
+ * @cache: backend instance that re-attached to a dead backend's slot
+ *
+ * Every cache instance holds one reference on each segment of the cache
+ * (cbd_segment_init() in cbd_cache_segments_init()); a backend that died
+ * never dropped its own, so without this the segments would never be
+ * freed.  Called once the takeover cannot fail any more (before, the dead
+ * backend's slot, references included, stays as it was for another try).
+ * A predecessor that died before taking a reference (in the middle of
+ * backend-start) leaves a count of 1 (ours), which is left alone.
+ */
+void cbd_cache_take_over(struct cbd_cache *cache)
+{
+	u32 i, dropped = 0;
+
+	for (i = 0; i < cache->n_segs; i++)
+		dropped += cbd_segment_put_dead(&cache->segments[i].segment);
+
+	cbd_cache_info_msg(cache, "took over %u segment references of the dead backend\n",
+			   dropped);
+}
+
+/**
  * cbd_cache_abandon - fault injection: drop an instance as a crash would
  * @cache: the instance
  *

@@ -114,6 +114,32 @@ void cbd_segment_abandon(struct cbd_segment *segment)
 }
 
 /**
+ * cbd_segment_put_dead - drop the reference a dead user left behind
+ * @segment: segment set up by cbd_segment_init() on this host
+ *
+ * A user that died never dropped its reference; the one that takes over
+ * its role (a re-attached backend) drops it once the takeover can no
+ * longer fail.  Our own reference stays, so this never frees the segment:
+ * a count of 1 is only ours and is left alone.
+ *
+ * Return: true if a reference was dropped.
+ */
+bool cbd_segment_put_dead(struct cbd_segment *segment)
+{
+	u8 *ref = &segment->segment_info->ref;
+	u8 old;
+
+	do {
+		old = READ_ONCE(*ref);
+		if (old < 2)
+			return false;
+	} while (cmpxchg(ref, old, old - 1) != old);
+
+	cbdt_flush(segment->cbdt, ref, sizeof(*ref));
+	return true;
+}
+
+/**
  * cbd_segment_exit - stop using a segment
  * @segment: segment set up by cbd_segment_init(), or never initialised
  *

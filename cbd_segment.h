@@ -99,6 +99,7 @@ void cbd_segment_init(struct cbd_transport *cbdt, struct cbd_segment *segment,
 		      struct cbds_init_options *options);
 void cbd_segment_exit(struct cbd_segment *segment);
 void cbd_segment_abandon(struct cbd_segment *segment);
+bool cbd_segment_put_dead(struct cbd_segment *segment);
 int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id);
 bool cbd_segment_info_is_alive(struct cbd_segment_info *info);
 

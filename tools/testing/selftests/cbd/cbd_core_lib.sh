@@ -526,6 +526,16 @@ cbd_fio_verify() {
 		--do_verify=1 --rw=randwrite --bs=4k --iodepth=8 "$@"
 }
 
+# cbd_inject_crash_file: the backend crash injection file of transport
+# $CBD_TID (debugfs mounted if needed); fails if it is not there.
+cbd_inject_crash_file() {
+	local f=/sys/kernel/debug/cbd/transport$CBD_TID/inject_backend_crash
+	grep -qs " /sys/kernel/debug debugfs " /proc/mounts ||
+		mount -t debugfs none /sys/kernel/debug
+	echo "$f"
+	[ -w "$f" ]
+}
+
 # cbd_wait_file_is SECONDS FILE EXPECTED: poll quietly until FILE reads
 # EXPECTED; on timeout say what it read.
 cbd_wait_file_is() {

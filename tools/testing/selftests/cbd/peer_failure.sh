@@ -167,12 +167,9 @@ part_reattach() {
 
 cbd_core_begin
 cbd_require_disk
-grep -qs " /sys/kernel/debug debugfs " /proc/mounts ||
-	mount -t debugfs none /sys/kernel/debug
 mkdir -p "$TMP"
 cbd_setup_transport
-INJECT=/sys/kernel/debug/cbd/transport$CBD_TID/inject_backend_crash
-[ -w "$INJECT" ] || ktap_exit_fail_msg "no $INJECT"
+INJECT=$(cbd_inject_crash_file) || ktap_exit_fail_msg "no $INJECT"
 
 cbd_expect "$INJECT" 99999 EINVAL "crash injection: backend id out of range"
 cbd_expect "$INJECT" 0 ENOENT "crash injection: backend not running here"
