@@ -398,6 +398,13 @@ for t in dmsetup make-bcache fio; do
 done
 say "CBD cache benchmark: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo) RAM, kernel $(uname -r)"
 say "disk: $CBD_DISK ($(mib "$CBD_DISK") MiB); pmem: $CBD_PMEM ($(mib "$CBD_PMEM") MiB, cbd transport), $PMEM2 ($(mib "$PMEM2") MiB, the other caches and raw)"
+say "layout: the cbd transport needs all of $CBD_PMEM, so dm-writecache, bcache and raw use $PMEM2, a pmem of the same kind;"
+say "  all configurations are set up side by side and interleaved job by job, nothing is re-registered between jobs"
+say "working set: ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB each;"
+say "  randwrite: cbd's log must hold all a job writes: its writeback is drained before every job, its cache emptied"
+say "  before each cbdc job and gc_percent 90 during it (used_segs start-max below); dm-writecache and bcache hold"
+say "  the ${WSET_MIB} MiB below their writeback thresholds"
+say "  randread: warm, the ${WSET_MIB} MiB are written just before each randread job, so reads are cache hits (hits% below)"
 setup_delays && setup_pmem2 || RC=1
 if [ "$RC" = 0 ] && [[ " $CONFIGS " == *" cbd"* ]]; then
 	setup_cbd || RC=1
