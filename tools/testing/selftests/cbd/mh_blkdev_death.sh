@@ -89,12 +89,7 @@ b_run() {
 }
 
 mh_require
-if mh_restarted; then
-	ktap_print_msg "guest $MH_ID restarted after SIGKILL: nothing more to do here"
-	ktap_set_plan 1
-	ktap_test_pass "restarted"
-	exit 0
-fi
+mh_done_if_restarted
 cbd_core_begin
 cbd_require_disk
 mh_register || cbd_finish
