@@ -11,8 +11,9 @@
 #   make setup           install build/test dependencies (idempotent)
 #   make demo            set up, build, boot the demo VM
 #   make test            set up, build, run the kselftests in QEMU
-#   make test-multihost  the full two-guest (multi-host) suite, host kills
-#                        included (make test runs it without those)
+#   make test-multihost  the full multi-host suite (two guests, host kills
+#                        included, then three guests; make test runs it
+#                        without the kills, three guests on nvdimm only)
 #   make bench           run the benchmark VM
 #   make bench-cache     the cache benchmark VM (cbd cache, dm-writecache,
 #                        bcache, raw pmem over dm-delay)
