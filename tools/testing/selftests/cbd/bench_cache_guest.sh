@@ -380,9 +380,9 @@ report() {
 		for r in $(seq 1 "$ROUNDS"); do
 			awk -v w="$wl" -v r="$r" '$2 == w && $3 == r {i[$1] = $4; m[$1] = $5}
 				END {printf "#   %-12s round %s: %s %s %s\n", w, r,
-					i["dmwc"] ? sprintf("%.2f", i["cbdc"] / i["dmwc"]) : "-",
-					i["bcache"] ? sprintf("%.2f", i["cbdc"] / i["bcache"]) : "-",
-					m["raw"] ? sprintf("%.2f", m["cbdc"] / m["raw"]) : "-"}' "$RES"
+					i["cbdc"] && i["dmwc"] ? sprintf("%.2f", i["cbdc"] / i["dmwc"]) : "-",
+					i["cbdc"] && i["bcache"] ? sprintf("%.2f", i["cbdc"] / i["bcache"]) : "-",
+					m["cbdc"] && m["raw"] ? sprintf("%.2f", m["cbdc"] / m["raw"]) : "-"}' "$RES"
 		done
 	done
 }
