@@ -217,26 +217,6 @@ static struct cbd_handler *cbd_backend_get_handler(struct cbd_backend *cbdb,
 }
 
 /**
- * cbd_backend_notify - kick the handler of a channel
- * @cbdb: backend running on this host
- * @seg_id: channel segment id
- *
- * Called by a blkdev on this host after it published submit entries.  If
- * the handler does not exist yet, it serves the backlog when created.
- */
-void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id)
-{
-	struct cbd_handler *handler;
-
-	/* under the lock: destroy unhashes before it cancels the work */
-	spin_lock(&cbdb->lock);
-	handler = cbd_backend_find_handler(cbdb, seg_id);
-	if (handler)
-		cbd_handler_notify(handler);
-	spin_unlock(&cbdb->lock);
-}
-
-/**
  * cbd_backend_kick_state - scan the channels now
  * @cbdb: backend running on this host
  *
@@ -731,7 +711,8 @@ static struct cbd_handler *cbd_backend_first_handler(struct cbd_backend *cbdb)
  * keep their state and the entries in flight.  Blkdevs then see a dead
  * backend (decision 9), and a backend re-attached with backend_id= takes
  * the channels over.  Blkdevs on this host reach their backend by id
- * (cbdt_notify_backend()), so none is left with a dangling pointer.
+ * (cbdt_kick_backend()) and its handlers by channel
+ * (cbd_handler_notify()), so none is left with a dangling pointer.
  *
  * Return: 0, -ENOENT if the backend does not run here, -EBUSY if it is
  * stopping.

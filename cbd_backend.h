@@ -122,8 +122,6 @@ static inline bool cbd_backend_info_is_gone(struct cbd_backend_info *info)
 	return !cbd_alive_ts_within(&info->alive_ts, CBD_BACKEND_GIVE_UP_MS);
 }
 
-/* A same-host blkdev queued work on channel @seg_id: kick its handler. */
-void cbd_backend_notify(struct cbd_backend *cbdb, u32 seg_id);
 /* Rescan the channels now instead of at the next state_work period. */
 void cbd_backend_kick_state(struct cbd_backend *cbdb);
 

@@ -234,6 +234,9 @@ static int cbd_blkdev_alloc_disk(struct cbd_blkdev *cbd_blkdev)
 	set->queue_depth = CBD_QUEUE_DEPTH;
 	set->numa_node = NUMA_NO_NODE;
 	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	/* queue_rq() submits the backend's bios itself (cbd_handler_kick()) */
+	if (cbd_blkdev->local_backend)
+		set->flags |= BLK_MQ_F_BLOCKING;
 	set->nr_hw_queues = cbd_blkdev->num_queues;
 	set->cmd_size = sizeof(struct cbd_request);
 	set->driver_data = cbd_blkdev;

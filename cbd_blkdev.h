@@ -47,7 +47,8 @@ struct cbd_cache;
  * @blkdev_info: on-media slot
  * @backend_info: on-media slot of the backend
  * @local_backend: the backend runs on this host: notify it rather than
- *	make it poll; looked up by id each time (see cbdt_notify_backend())
+ *	make it poll; its handlers are looked up by channel each time (see
+ *	cbd_handler_notify())
  * @num_queues: blk-mq hardware queues = channels
  * @queues: per-queue state
  * @dev_size: size in sectors

@@ -4,8 +4,16 @@
  *
  * The handler consumes the submit ring of its channel in order, turns
  * READ and WRITE entries into bios on the backing disk over the channel's
- * data pages (zero-copy), runs FLUSH entries synchronously and posts one
- * completion entry per submit entry.
+ * data pages (zero-copy), FLUSH entries into empty preflush bios, and
+ * posts one completion entry per submit entry from the bio's end_io.
+ *
+ * A remote blkdev's channel is polled by the work.  For a blkdev on this
+ * host (the doorbell case) the submitter itself usually consumes the ring
+ * from its queue_rq() (cbd_handler_kick()), and the end_io reaps the
+ * blkdev's completion ring (cbd_queue_notify()): on the same host a
+ * request takes no hop through a work item, while its entries still go
+ * through both rings, so that takeover, crash injection and the cache's
+ * child requests work as they do across hosts.
  *
  * Everything in the channel is written by the blkdev, possibly on another
  * host, so every entry is snapshotted and validated before use: an entry
@@ -17,11 +25,19 @@
  */
 
 #include <linux/blkdev.h>
+#include <linux/srcu.h>
 
 #include "cbd_handler.h"
 #include "cbd_queue.h"
 
 #define CBD_HANDLER_BIO_POOL_SIZE	256
+
+/*
+ * Protects the handlers in cbdt->local_handlers: a dispatch from a
+ * blkdev's queue_rq() submits bios, which may not be done under
+ * rcu_read_lock().
+ */
+DEFINE_STATIC_SRCU(cbd_handlers_srcu);
 /* a polled channel without entries for this long is polled lazily */
 #define CBD_HANDLER_IDLE_MS		10
 
@@ -73,27 +89,38 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 	cbdc_set_compr_head(handler->channel_info, next);
 	handler->compr_head = next;
 
-	/* a blkdev on this host waits for the doorbell; a remote one polls */
-	if (!handler->polling)
-		cbd_queue_notify(channel->cbdt, channel->seg_id);
-
 	return true;
 }
 
-/* Completion of an entry served in the work itself (FLUSH, invalid). */
+/*
+ * After posting completions, outside compr_lock: a blkdev on this host
+ * reaps them at once (cbd_queue_notify()), a remote one polls.
+ */
+static void cbd_handler_ring_doorbell(struct cbd_handler *handler)
+{
+	if (!handler->polling)
+		cbd_queue_notify(handler->channel.cbdt, handler->channel.seg_id);
+}
+
+/* Completion of an entry not served by a bio (invalid, unmappable). */
 static int cbd_handler_complete_inline(struct cbd_handler *handler,
 				       struct cbd_handler_cmd *cmd)
 {
+	unsigned long flags;
 	bool posted = false;
 
-	spin_lock_irq(&handler->channel.compr_lock);
+	spin_lock_irqsave(&handler->channel.compr_lock, flags);
 	/* keep completions in order behind those waiting for room */
 	if (list_empty(&handler->pending_ces))
 		posted = cbd_handler_post_ce(handler, cmd);
-	spin_unlock_irq(&handler->channel.compr_lock);
+	spin_unlock_irqrestore(&handler->channel.compr_lock, flags);
 
 	/* -ENOSPC: the work retries this entry once the blkdev made room */
-	return posted ? 0 : -ENOSPC;
+	if (!posted)
+		return -ENOSPC;
+
+	cbd_handler_ring_doorbell(handler);
+	return 0;
 }
 
 /* Post the completions that waited for room; true if some are left. */
@@ -112,8 +139,12 @@ static bool cbd_handler_post_pending(struct cbd_handler *handler)
 	left = !list_empty(&handler->pending_ces);
 	spin_unlock_irq(&handler->channel.compr_lock);
 
+	if (list_empty(&posted))
+		return left;
+
 	list_for_each_entry_safe(io, tmp, &posted, node)
 		bio_put(&io->bio);
+	cbd_handler_ring_doorbell(handler);
 
 	return left;
 }
@@ -144,45 +175,74 @@ static void cbd_backend_bio_end(struct bio *bio)
 	}
 	spin_unlock_irqrestore(&handler->channel.compr_lock, flags);
 
-	if (posted)
+	if (posted) {
 		bio_put(bio);
+		cbd_handler_ring_doorbell(handler);
+	}
 
 	/* last access to @handler: destroy may free it once this is zero */
 	if (atomic_dec_and_test(&handler->inflight))
 		wake_up_var(&handler->inflight);
 }
 
-static int cbd_handler_submit_bio(struct cbd_handler *handler,
-				  struct cbd_handler_cmd *cmd)
+static blk_opf_t cbd_handler_opf(struct cbd_handler_cmd *cmd)
 {
+	switch (cmd->op) {
+	case CBD_OP_READ:
+		return REQ_OP_READ;
+	case CBD_OP_WRITE:
+		/*
+		 * Direct I/O on behalf of the blkdev, flagged as such (as loop
+		 * does with direct I/O): not throttled as background writeback.
+		 */
+		return REQ_OP_WRITE | REQ_SYNC | REQ_IDLE |
+		       ((cmd->flags & CBD_SE_FLAGS_FUA) ? REQ_FUA : 0);
+	default:
+		/* CBD_OP_FLUSH, as blkdev_issue_flush() does, but async */
+		return REQ_OP_WRITE | REQ_PREFLUSH;
+	}
+}
+
+/*
+ * Issue @cmd on the backing disk; its end_io posts the completion.
+ * With @nowait (dispatch from the blkdev's queue_rq(), which may not
+ * sleep), the bio comes from the bioset without waiting for it: -ENOMEM
+ * then leaves the entry to the work.
+ */
+static int cbd_handler_submit_bio(struct cbd_handler *handler,
+				  struct cbd_handler_cmd *cmd, bool nowait)
+{
+	gfp_t gfp = nowait ? GFP_NOWAIT | __GFP_NOWARN : GFP_NOIO;
 	struct cbd_backend *cbdb = handler->cbdb;
-	blk_opf_t opf = REQ_OP_READ;
+	unsigned short nr_vecs = 0;
 	struct cbd_backend_io *io;
 	struct bio *bio;
 
-	if (cmd->op == CBD_OP_WRITE) {
-		opf = REQ_OP_WRITE;
-		if (cmd->flags & CBD_SE_FLAGS_FUA)
-			opf |= REQ_FUA;
-	}
+	if (cmd->op != CBD_OP_FLUSH)
+		nr_vecs = DIV_ROUND_UP(cmd->len, PAGE_SIZE);
 
 	/* from the bioset's mempool: GFP_NOIO allocations do not fail */
-	bio = bio_alloc_bioset(file_bdev(cbdb->bdev_file),
-			       DIV_ROUND_UP(cmd->len, PAGE_SIZE), opf, GFP_NOIO,
-			       &handler->bioset);
+	bio = bio_alloc_bioset(file_bdev(cbdb->bdev_file), nr_vecs,
+			       cbd_handler_opf(cmd), gfp, &handler->bioset);
+	if (!bio)
+		return -ENOMEM;
+
 	io = container_of(bio, struct cbd_backend_io, bio);
 	io->handler = handler;
 	io->cmd = *cmd;
 	INIT_LIST_HEAD(&io->node);
-	bio->bi_iter.bi_sector = cmd->offset >> SECTOR_SHIFT;
 	bio->bi_end_io = cbd_backend_bio_end;
 
-	if (cbdc_map_pages(&handler->channel, bio, cmd->data_off, cmd->len)) {
-		bio_put(bio);
-		cbd_handler_err_ratelimited(handler, "cannot map data of req %llu\n",
-					    cmd->req_tid);
-		cmd->result = -EIO;
-		return cbd_handler_complete_inline(handler, cmd);
+	if (nr_vecs) {
+		bio->bi_iter.bi_sector = cmd->offset >> SECTOR_SHIFT;
+		if (cbdc_map_pages(&handler->channel, bio, cmd->data_off,
+				   cmd->len)) {
+			bio_put(bio);
+			cbd_handler_err_ratelimited(handler, "cannot map data of req %llu\n",
+						    cmd->req_tid);
+			cmd->result = -EIO;
+			return cbd_handler_complete_inline(handler, cmd);
+		}
 	}
 
 	atomic_inc(&handler->inflight);
@@ -215,7 +275,8 @@ static bool cbd_handler_cmd_valid(struct cbd_handler *handler,
 }
 
 static int cbd_handler_dispatch(struct cbd_handler *handler,
-				struct cbd_handler_cmd *cmd, u32 data_len)
+				struct cbd_handler_cmd *cmd, u32 data_len,
+				bool nowait)
 {
 	if (!cbd_handler_cmd_valid(handler, cmd, data_len)) {
 		cbd_handler_err_ratelimited(handler,
@@ -226,13 +287,7 @@ static int cbd_handler_dispatch(struct cbd_handler *handler,
 		return cbd_handler_complete_inline(handler, cmd);
 	}
 
-	if (cmd->op == CBD_OP_FLUSH) {
-		/* a retry after -ENOSPC flushes again, which is harmless */
-		cmd->result = blkdev_issue_flush(file_bdev(handler->cbdb->bdev_file));
-		return cbd_handler_complete_inline(handler, cmd);
-	}
-
-	return cbd_handler_submit_bio(handler, cmd);
+	return cbd_handler_submit_bio(handler, cmd, nowait);
 }
 
 /*
@@ -247,6 +302,7 @@ static bool cbd_handler_already_completed(struct cbd_handler *handler,
 {
 	struct cbd_channel *channel = &handler->channel;
 	u32 pos = cbdc_compr_tail(handler->channel_info);
+	unsigned long flags;
 	bool found = false;
 	struct cbd_ce *ce;
 
@@ -258,13 +314,13 @@ static bool cbd_handler_already_completed(struct cbd_handler *handler,
 	if (le32_to_cpu(READ_ONCE(se->flags)) & CBD_SE_FLAGS_DONE)
 		return true;
 
-	spin_lock_irq(&channel->compr_lock);
+	spin_lock_irqsave(&channel->compr_lock, flags);
 	while (!found && pos != handler->compr_head) {
 		ce = channel->compr + pos;
 		found = le64_to_cpu(READ_ONCE(ce->req_tid)) == req_tid;
 		pos = cbdc_ring_advance(pos, sizeof(*ce), channel->compr_size);
 	}
-	spin_unlock_irq(&channel->compr_lock);
+	spin_unlock_irqrestore(&channel->compr_lock, flags);
 
 	return found;
 }
@@ -315,19 +371,21 @@ static void cbd_handler_se_to_cmd(struct cbd_se *se, struct cbd_handler_cmd *cmd
 static void cbd_handler_next_se(struct cbd_handler *handler, u64 req_tid_next)
 {
 	handler->req_tid_expected = req_tid_next;
-	handler->se_to_handle = cbdc_ring_advance(handler->se_to_handle,
-						  sizeof(struct cbd_se),
-						  handler->channel.submr_size);
+	/* also read without @consumer, by cbd_handler_has_entry() */
+	WRITE_ONCE(handler->se_to_handle,
+		   cbdc_ring_advance(handler->se_to_handle, sizeof(struct cbd_se),
+				     handler->channel.submr_size));
 	if (handler->takeover_left)
 		handler->takeover_left--;
 }
 
 /*
  * Serve the entry at se_to_handle.  Returns 0 when it was consumed,
- * -EAGAIN when there is none (or it is not completely written yet) and
- * -ENOSPC when its completion has to wait for room in the ring.
+ * -ENODATA when there is none, -EAGAIN when it is not completely written
+ * yet, -ENOSPC when its completion has to wait for room in the ring and,
+ * with @nowait, -ENOMEM when a bio could not be had without sleeping.
  */
-static int cbd_handler_handle_one(struct cbd_handler *handler)
+static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 {
 	struct cbd_channel *channel = &handler->channel;
 	u32 head = cbdc_submr_head(handler->channel_info);
@@ -340,7 +398,7 @@ static int cbd_handler_handle_one(struct cbd_handler *handler)
 		return -EAGAIN;
 	}
 	if (head == handler->se_to_handle)
-		return -EAGAIN;
+		return -ENODATA;
 
 	/* submr_head before the entry: pairs with the blkdev's smp_wmb() */
 	smp_rmb();
@@ -358,12 +416,82 @@ static int cbd_handler_handle_one(struct cbd_handler *handler)
 	if (ret)
 		return ret;
 
-	ret = cbd_handler_dispatch(handler, &cmd, le32_to_cpu(snap.data_len));
+	ret = cbd_handler_dispatch(handler, &cmd, le32_to_cpu(snap.data_len),
+				   nowait);
 	if (ret)
 		return ret;
 
 	cbd_handler_next_se(handler, cmd.req_tid + 1);
 	return 0;
+}
+
+/*
+ * Consume entries while there are some.  The work polls an empty ring of
+ * a remote blkdev for a while, adaptively (cbdwc); a blkdev on this host
+ * kicks us for every entry, so there only an entry that is not complete
+ * yet is waited for.  A dispatch from queue_rq() (@nowait) only takes
+ * what is there.
+ */
+static int cbd_handler_consume(struct cbd_handler *handler, bool nowait)
+{
+	struct cbd_worker_cfg *cfg = &handler->handle_worker_cfg;
+	int ret;
+
+	for (;;) {
+		ret = cbd_handler_handle_one(handler, nowait);
+		if (!ret) {
+			handler->last_hit = jiffies;
+			if (!nowait) {
+				cbdwc_hit(cfg);
+				cond_resched();
+			}
+			continue;
+		}
+		if (nowait)
+			return ret;
+		if (ret != -EAGAIN && (ret != -ENODATA || !handler->polling))
+			break;
+		if (!cbdwc_need_retry(cfg))
+			break;
+	}
+	cbdwc_miss(cfg);
+
+	return ret;
+}
+
+static bool cbd_handler_has_entry(struct cbd_handler *handler)
+{
+	return cbdc_submr_head(handler->channel_info) !=
+	       READ_ONCE(handler->se_to_handle);
+}
+
+/*
+ * Serve the submit ring unless another context does: the work and
+ * dispatches from a same-host blkdev's queue_rq() (cbd_handler_kick())
+ * take @consumer without waiting.  Whoever gives it up looks at the ring
+ * once more, so an entry published by a producer that found @consumer
+ * taken is not left behind: the producer publishes submr_head before it
+ * tries @consumer, the owner lets @consumer go before it reads submr_head
+ * again, with a full barrier in between on both sides.
+ *
+ * Returns -EBUSY if another context consumes, else what
+ * cbd_handler_handle_one() returned last.
+ */
+static int cbd_handler_serve(struct cbd_handler *handler, bool nowait)
+{
+	int ret;
+
+	do {
+		if (test_and_set_bit_lock(CBD_HANDLER_CONSUMING, &handler->consumer))
+			return -EBUSY;
+		ret = cbd_handler_consume(handler, nowait);
+		clear_bit_unlock(CBD_HANDLER_CONSUMING, &handler->consumer);
+		/* let go before reading submr_head: pairs with cbd_queue_kick() */
+		smp_mb__after_atomic();
+		/* racy read of se_to_handle: a stale one only costs a loop */
+	} while (ret == -ENODATA && cbd_handler_has_entry(handler));
+
+	return ret;
 }
 
 /*
@@ -389,22 +517,12 @@ static void cbd_handler_work_fn(struct work_struct *work)
 	int ret;
 
 	waiting = cbd_handler_post_pending(handler);
-again:
-	ret = cbd_handler_handle_one(handler);
-	if (!ret) {
-		cbdwc_hit(&handler->handle_worker_cfg);
-		handler->last_hit = jiffies;
-		cond_resched();
-		goto again;
-	}
-	if (ret == -EAGAIN && cbdwc_need_retry(&handler->handle_worker_cfg))
-		goto again;
-	cbdwc_miss(&handler->handle_worker_cfg);
+	ret = cbd_handler_serve(handler, false);
 
 	/*
 	 * A remote blkdev cannot notify us: poll.  A full completion ring
 	 * frees up when the blkdev consumes completions, which it does not
-	 * tell us either: check again shortly.  Otherwise wait for a notify.
+	 * tell us either: check again shortly.  Otherwise wait for a kick.
 	 */
 	if (handler->polling)
 		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work,
@@ -413,15 +531,60 @@ again:
 		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 1);
 }
 
-/**
- * cbd_handler_notify - kick the handler after new submissions
- * @handler: handler
- *
- * Called by a blkdev on the same host after it published entries.
+/*
+ * New entries from a blkdev on this host, whose queue_rq() may sleep
+ * (BLK_MQ_F_BLOCKING).  Inside submit_bio() (current->bio_list set) the
+ * bios we submit are only queued, and are issued by the submitter once
+ * the blkdev's request is issued, as for any stacking driver: serve the
+ * ring right here, without a hop to the work, and without waiting for
+ * memory (the parked bios could be the ones to free it).  Anywhere else
+ * (blk-mq's run work or a plug flush, in the middle of the blkdev's
+ * dispatch; the cache's retry work) a nested submit_bio() would add to
+ * the plug being flushed: leave it to the work.
  */
-void cbd_handler_notify(struct cbd_handler *handler)
+static void cbd_handler_kick(struct cbd_handler *handler)
 {
-	queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 0);
+	int ret;
+
+	if (!current->bio_list || handler->polling) {
+		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 0);
+		return;
+	}
+
+	ret = cbd_handler_serve(handler, true);
+	switch (ret) {
+	case -ENODATA:
+	case -EBUSY:	/* the owner looks again when it lets go */
+		return;
+	case -ENOMEM:
+		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 0);
+		return;
+	default:	/* -EAGAIN, -ENOSPC: the work retries shortly */
+		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 1);
+	}
+}
+
+/**
+ * cbd_handler_notify - doorbell of a local handler
+ * @cbdt: transport
+ * @seg_id: channel segment id
+ *
+ * Called by a blkdev queue on this host after it published submit
+ * entries, from its queue_rq() (which may not sleep) or from a work.
+ * Does nothing if no handler of this host serves the channel (yet: a new
+ * handler serves the backlog when created).
+ */
+void cbd_handler_notify(struct cbd_transport *cbdt, u32 seg_id)
+{
+	struct cbd_handler *handler;
+	int idx;
+
+	/* the handler is not freed before a grace period after its removal */
+	idx = srcu_read_lock(&cbd_handlers_srcu);
+	handler = xa_load(&cbdt->local_handlers, seg_id);
+	if (handler)
+		cbd_handler_kick(handler);
+	srcu_read_unlock(&cbd_handlers_srcu, idx);
 }
 
 /*
@@ -486,6 +649,20 @@ static void cbd_handler_hash_del(struct cbd_handler *handler)
 	spin_unlock(&handler->cbdb->lock);
 }
 
+/* A blkdev on this host finds us by channel id (cbd_handler_notify()). */
+static int cbd_handler_doorbell_register(struct cbd_handler *handler)
+{
+	return xa_insert(&handler->cbdb->cbdt->local_handlers,
+			 handler->channel.seg_id, handler, GFP_KERNEL);
+}
+
+static void cbd_handler_doorbell_unregister(struct cbd_handler *handler)
+{
+	xa_erase(&handler->cbdb->cbdt->local_handlers, handler->channel.seg_id);
+	/* no cbd_handler_notify() still sees us: no dispatch, no kick */
+	synchronize_srcu(&cbd_handlers_srcu);
+}
+
 /**
  * cbd_handler_create - start serving a channel
  * @cbdb: backend
@@ -525,11 +702,17 @@ int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id)
 	if (ret)
 		goto err_exit_channel;
 
+	ret = cbd_handler_doorbell_register(handler);
+	if (ret)
+		goto err_hash_del;
+
 	cbd_handler_set_backend_state(handler, cbdc_backend_state_running);
 	queue_delayed_work(cbdb->task_wq, &handler->handle_work, 0);
 
 	return 0;
 
+err_hash_del:
+	cbd_handler_hash_del(handler);
 err_exit_channel:
 	cbd_channel_exit(&handler->channel);
 	bioset_exit(&handler->bioset);
@@ -542,6 +725,7 @@ static void cbd_handler_teardown(struct cbd_handler *handler, bool crash)
 {
 	struct cbd_backend_io *io, *tmp;
 
+	cbd_handler_doorbell_unregister(handler);
 	cbd_handler_hash_del(handler);
 
 	spin_lock_irq(&handler->channel.compr_lock);

@@ -55,6 +55,10 @@ struct cbd_backend_io {
  * @cbdb: backend
  * @channel: the channel
  * @channel_info: its on-media control block
+ * @consumer: bit CBD_HANDLER_CONSUMING is held by the context consuming
+ *	the submit ring (the work, or a dispatch from a same-host blkdev's
+ *	queue_rq()); it protects @se_to_handle, @req_tid_expected,
+ *	@takeover_left, @handle_worker_cfg and @last_hit
  * @se_to_handle: next submit entry to consume (bytes, DRAM only)
  * @req_tid_expected: req_tid of that entry if known, else U64_MAX
  * @polling: the blkdev is on another host: poll instead of notify
@@ -79,6 +83,7 @@ struct cbd_handler {
 	struct cbd_channel channel;
 	struct cbd_channel_info *channel_info;
 
+	unsigned long consumer;
 	u32 se_to_handle;
 	u64 req_tid_expected;
 	bool polling;
@@ -107,12 +112,14 @@ struct cbd_handler {
 #define cbd_handler_debug(h, fmt, ...)					\
 	cbdb_debug((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
 
+#define CBD_HANDLER_CONSUMING	0
+
 /* Largest I/O a submit entry may describe (the blkdev's max_hw_sectors). */
 #define CBD_HANDLER_IO_MAX	(BIO_MAX_VECS * PAGE_SIZE)
 
 int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id);
 void cbd_handler_destroy(struct cbd_handler *handler);
 void cbd_handler_crash(struct cbd_handler *handler);
-void cbd_handler_notify(struct cbd_handler *handler);
+void cbd_handler_notify(struct cbd_transport *cbdt, u32 seg_id);
 
 #endif /* _CBD_HANDLER_H */

@@ -21,10 +21,16 @@
 
 #include <linux/blk-mq.h>
 
+#include "cbd_handler.h"
 #include "cbd_queue.h"
 
 /* How often a queue with a local backend checks that it is alive. */
 #define CBD_QUEUE_LIVENESS_INTERVAL	HZ
+/*
+ * Completions reaped per round under compr_tail_lock (irqs off); the
+ * doorbell leaves what is left over to the work.
+ */
+#define CBD_QUEUE_REAP_BUDGET		16
 
 static u32 cbd_queue_submr_used(struct cbd_queue *cbdq)
 {
@@ -107,22 +113,24 @@ static void cbd_queue_data_init(struct cbd_queue *cbdq, struct cbd_request *cbd_
 static int cbd_queue_add_inflight(struct cbd_queue *cbdq,
 				  struct cbd_request *cbd_req)
 {
+	unsigned long flags;
 	int ret = 0;
 
-	spin_lock(&cbdq->inflight_reqs_lock);
+	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
 	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
 		ret = -EIO;
 	else
 		list_add_tail(&cbd_req->inflight_reqs_node, &cbdq->inflight_reqs);
-	spin_unlock(&cbdq->inflight_reqs_lock);
+	spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
 
 	return ret;
 }
 
 /*
- * After a submission: a local backend's handler is notified and rings our
- * doorbell when it completes, so the completion work only needs to be
- * armed to notice a dead backend; a remote backend is polled at once.
+ * After a submission: a local backend's handler is kicked (and may serve
+ * the entry right here, see cbd_handler_kick()) and rings our doorbell
+ * when it completes, so the completion work only needs to be armed to
+ * notice a dead backend; a remote backend is polled at once.
  */
 static void cbd_queue_kick(struct cbd_queue *cbdq)
 {
@@ -133,8 +141,9 @@ static void cbd_queue_kick(struct cbd_queue *cbdq)
 		return;
 	}
 
-	cbdt_notify_backend(cbd_blkdev->cbdt, cbd_blkdev->backend_id,
-			    cbdq->channel.seg_id);
+	/* submr_head before the handler's consumer bit: see cbd_handler_serve() */
+	smp_mb();
+	cbd_handler_notify(cbd_blkdev->cbdt, cbdq->channel.seg_id);
 	/* no-op when already pending, e.g. for the doorbell */
 	queue_delayed_work(cbd_blkdev->task_wq, &cbdq->complete_work,
 			   CBD_QUEUE_LIVENESS_INTERVAL);
@@ -154,9 +163,10 @@ int cbd_queue_req_to_backend(struct cbd_request *cbd_req)
 {
 	struct cbd_queue *cbdq = cbd_req->cbdq;
 	struct cbd_channel *channel = &cbdq->channel;
+	unsigned long flags;
 	int ret;
 
-	spin_lock(&channel->submr_lock);
+	spin_lock_irqsave(&channel->submr_lock, flags);
 	if (cbd_queue_submr_full(cbdq) ||
 	    !cbd_queue_data_space_enough(cbdq, cbd_req->data_len)) {
 		ret = -ENOSPC;
@@ -183,7 +193,7 @@ int cbd_queue_req_to_backend(struct cbd_request *cbd_req)
 					     channel->submr_size);
 	cbdc_set_submr_head(cbdq->channel_info, cbdq->submr_head);
 out_unlock:
-	spin_unlock(&channel->submr_lock);
+	spin_unlock_irqrestore(&channel->submr_lock, flags);
 	if (ret)
 		return ret;
 
@@ -276,12 +286,15 @@ static void cbd_queue_advance_data(struct cbd_queue *cbdq, u32 data_off,
  */
 void cbd_queue_advance(struct cbd_queue *cbdq, struct cbd_request *cbd_req)
 {
-	spin_lock(&cbdq->channel.submr_lock);
+	unsigned long flags;
+
+	/* also from a completion in hard irq context (cbd_queue_notify()) */
+	spin_lock_irqsave(&cbdq->channel.submr_lock, flags);
 	cbd_queue_advance_submr(cbdq);
 	if (cbd_req->data_len)
 		cbd_queue_advance_data(cbdq, cbd_req->data_off,
 				       round_up(cbd_req->data_len, CBDC_DATA_ALIGN));
-	spin_unlock(&cbdq->channel.submr_lock);
+	spin_unlock_irqrestore(&cbdq->channel.submr_lock, flags);
 }
 
 static void cbd_queue_req_end_req(struct cbd_request *cbd_req, void *priv_data)
@@ -297,17 +310,25 @@ static void cbd_req_set_done(struct cbd_request *cbd_req)
 					  CBD_SE_FLAGS_DONE));
 }
 
-static struct cbd_request *cbd_queue_find_inflight(struct cbd_queue *cbdq,
+/*
+ * Take the request @req_tid off the in-flight list: whoever takes it
+ * (completion or cbd_queue_fail_inflight()) ends it.
+ */
+static struct cbd_request *cbd_queue_take_inflight(struct cbd_queue *cbdq,
 						   u64 req_tid)
 {
 	struct cbd_request *cbd_req;
+	unsigned long flags;
 
-	lockdep_assert_held(&cbdq->inflight_reqs_lock);
-
+	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
 	list_for_each_entry(cbd_req, &cbdq->inflight_reqs, inflight_reqs_node) {
-		if (cbd_req->req_tid == req_tid)
+		if (cbd_req->req_tid == req_tid) {
+			list_del_init(&cbd_req->inflight_reqs_node);
+			spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
 			return cbd_req;
+		}
 	}
+	spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
 
 	return NULL;
 }
@@ -323,13 +344,15 @@ static int cbd_ce_result(struct cbd_ce *ce)
 }
 
 #ifdef CONFIG_CBD_CRC
-static bool cbd_queue_ce_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
-				struct cbd_request *cbd_req)
+static bool cbd_queue_ce_crc_ok(struct cbd_ce *ce)
 {
-	if (le32_to_cpu(ce->ce_crc) != cbd_ce_crc(ce))
-		return false;
+	return le32_to_cpu(ce->ce_crc) == cbd_ce_crc(ce);
+}
 
-	if (!cbd_req || cbd_req->op != CBD_OP_READ || cbd_ce_result(ce))
+static bool cbd_queue_data_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				  struct cbd_request *cbd_req, int result)
+{
+	if (cbd_req->op != CBD_OP_READ || result)
 		return true;
 
 	return le32_to_cpu(ce->data_crc) ==
@@ -337,8 +360,13 @@ static bool cbd_queue_ce_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
 			       cbd_req->data_len);
 }
 #else
-static bool cbd_queue_ce_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
-				struct cbd_request *cbd_req)
+static bool cbd_queue_ce_crc_ok(struct cbd_ce *ce)
+{
+	return true;
+}
+
+static bool cbd_queue_data_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				  struct cbd_request *cbd_req, int result)
 {
 	return true;
 }
@@ -351,20 +379,16 @@ static void cbd_queue_advance_compr(struct cbd_queue *cbdq)
 	cbdc_set_compr_tail(cbdq->channel_info, cbdq->compr_tail);
 }
 
+/*
+ * The entry of a completed request is DONE and its completion consumed;
+ * its data extent stays allocated until the request ends, so READ data is
+ * copied out after compr_tail_lock is released (cbd_queue_end_reaped()).
+ */
 static void cbd_queue_complete_req(struct cbd_queue *cbdq,
 				   struct cbd_request *cbd_req, int result)
 {
-	if (cbd_req->op == CBD_OP_READ && !result) {
-		spin_lock(&cbd_req->lock);
-		cbdc_copy_to_bio(&cbdq->channel, cbd_req->data_off,
-				 cbd_req->data_len, cbd_req->bio,
-				 cbd_req->bio_off);
-		spin_unlock(&cbd_req->lock);
-	}
-
-	spin_lock(&cbdq->inflight_reqs_lock);
-	list_del_init(&cbd_req->inflight_reqs_node);
-	spin_unlock(&cbdq->inflight_reqs_lock);
+	if (result && !cbd_req->ret)
+		cbd_req->ret = result;
 
 	cbd_req_set_done(cbd_req);
 	/*
@@ -373,20 +397,23 @@ static void cbd_queue_complete_req(struct cbd_queue *cbdq,
 	 */
 	smp_wmb();
 	cbd_queue_advance_compr(cbdq);
-
-	cbd_req_put(cbd_req, result);
 }
 
 /*
- * Consume one completion.  Returns 0 if one was consumed, -EAGAIN if
- * there is none or it is not completely written yet.
+ * Consume one completion; its request goes to @reaped.  Returns 0 if one
+ * was consumed, -EAGAIN if there is none or it is not completely written
+ * yet.
  */
-static int cbd_queue_complete_one(struct cbd_queue *cbdq)
+static int cbd_queue_complete_one(struct cbd_queue *cbdq,
+				  struct list_head *reaped)
 {
 	u32 head = cbdc_compr_head(cbdq->channel_info);
 	struct cbd_request *cbd_req;
 	struct cbd_ce *ce;
 	u64 req_tid;
+	int result;
+
+	lockdep_assert_held(&cbdq->compr_tail_lock);
 
 	if (head >= cbdq->channel.compr_size || head % sizeof(*ce)) {
 		cbd_queue_err_ratelimited(cbdq, "invalid compr_head %u\n", head);
@@ -400,15 +427,12 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq)
 	ce = cbdq->channel.compr + cbdq->compr_tail;
 	req_tid = le64_to_cpu(READ_ONCE(ce->req_tid));
 
-	spin_lock(&cbdq->inflight_reqs_lock);
-	cbd_req = cbd_queue_find_inflight(cbdq, req_tid);
-	spin_unlock(&cbdq->inflight_reqs_lock);
-
-	if (!cbd_queue_ce_crc_ok(cbdq, ce, cbd_req)) {
+	if (!cbd_queue_ce_crc_ok(ce)) {
 		cbd_queue_err_ratelimited(cbdq, "crc mismatch, req %llu\n", req_tid);
 		return -EAGAIN;
 	}
 
+	cbd_req = cbd_queue_take_inflight(cbdq, req_tid);
 	if (!cbd_req) {
 		/* v2 stopped here forever: consume it and go on */
 		cbd_queue_err_ratelimited(cbdq, "unknown req %llu completed\n",
@@ -417,19 +441,74 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq)
 		return 0;
 	}
 
-	cbd_queue_complete_req(cbdq, cbd_req, cbd_ce_result(ce));
+	result = cbd_ce_result(ce);
+	if (!cbd_queue_data_crc_ok(cbdq, ce, cbd_req, result)) {
+		cbd_queue_err_ratelimited(cbdq, "data crc mismatch, req %llu\n",
+					  req_tid);
+		/* look again later; unless the queue is failing its I/O now */
+		if (cbd_queue_add_inflight(cbdq, cbd_req)) {
+			cbd_req->ret = -EIO;
+			cbd_req_set_done(cbd_req);
+			list_add_tail(&cbd_req->inflight_reqs_node, reaped);
+		}
+		return -EAGAIN;
+	}
+
+	cbd_queue_complete_req(cbdq, cbd_req, result);
+	list_add_tail(&cbd_req->inflight_reqs_node, reaped);
 	return 0;
+}
+
+/* End reaped requests, with no lock held: their end_req may take any. */
+static void cbd_queue_end_reaped(struct cbd_queue *cbdq, struct list_head *reaped)
+{
+	struct cbd_request *cbd_req, *tmp;
+	unsigned long flags;
+
+	list_for_each_entry_safe(cbd_req, tmp, reaped, inflight_reqs_node) {
+		list_del_init(&cbd_req->inflight_reqs_node);
+		if (cbd_req->op == CBD_OP_READ && !cbd_req->ret) {
+			spin_lock_irqsave(&cbd_req->lock, flags);
+			cbdc_copy_to_bio(&cbdq->channel, cbd_req->data_off,
+					 cbd_req->data_len, cbd_req->bio,
+					 cbd_req->bio_off);
+			spin_unlock_irqrestore(&cbd_req->lock, flags);
+		}
+		cbd_req_put(cbd_req, cbd_req->ret);
+	}
+}
+
+/*
+ * Reap up to @budget completions.  Called by the completion work and,
+ * without a cache, by the doorbell in the handler's context (bio end_io:
+ * any context, hard irq included).  Returns how many were consumed.
+ */
+static int cbd_queue_reap(struct cbd_queue *cbdq, int budget)
+{
+	unsigned long flags;
+	LIST_HEAD(reaped);
+	int n = 0;
+
+	spin_lock_irqsave(&cbdq->compr_tail_lock, flags);
+	while (n < budget && !cbd_queue_complete_one(cbdq, &reaped))
+		n++;
+	spin_unlock_irqrestore(&cbdq->compr_tail_lock, flags);
+
+	cbd_queue_end_reaped(cbdq, &reaped);
+
+	return n;
 }
 
 /* Fail every request in flight: the backend is dead, or we stop. */
 static void cbd_queue_fail_inflight(struct cbd_queue *cbdq)
 {
 	struct cbd_request *cbd_req, *tmp;
+	unsigned long flags;
 	LIST_HEAD(reqs);
 
-	spin_lock(&cbdq->inflight_reqs_lock);
+	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
 	list_splice_init(&cbdq->inflight_reqs, &reqs);
-	spin_unlock(&cbdq->inflight_reqs_lock);
+	spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
 
 	list_for_each_entry_safe(cbd_req, tmp, &reqs, inflight_reqs_node) {
 		list_del_init(&cbd_req->inflight_reqs_node);
@@ -441,11 +520,12 @@ static void cbd_queue_fail_inflight(struct cbd_queue *cbdq)
 
 static bool cbd_queue_has_inflight(struct cbd_queue *cbdq)
 {
+	unsigned long flags;
 	bool ret;
 
-	spin_lock(&cbdq->inflight_reqs_lock);
+	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
 	ret = !list_empty(&cbdq->inflight_reqs);
-	spin_unlock(&cbdq->inflight_reqs_lock);
+	spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
 
 	return ret;
 }
@@ -459,7 +539,7 @@ static void cbd_queue_complete_work_fn(struct work_struct *work)
 	bool local = cbd_blkdev->local_backend;
 
 again:
-	if (!cbd_queue_complete_one(cbdq)) {
+	if (cbd_queue_reap(cbdq, CBD_QUEUE_REAP_BUDGET)) {
 		cbdwc_hit(&cbdq->complete_worker_cfg);
 		cond_resched();
 		goto again;
@@ -489,23 +569,38 @@ again:
 			   local ? CBD_QUEUE_LIVENESS_INTERVAL : 0);
 }
 
+/*
+ * Reap in the doorbell's context.  Not with a cache: the end_req of its
+ * child requests takes locks that are not irq-safe, so the completion
+ * work ends those.  False if the work has to do (the rest of) it.
+ */
+static bool cbd_queue_reap_now(struct cbd_queue *cbdq)
+{
+	if (cbdq->cbd_blkdev->cbd_cache)
+		return false;
+
+	return cbd_queue_reap(cbdq, CBD_QUEUE_REAP_BUDGET) < CBD_QUEUE_REAP_BUDGET;
+}
+
 /**
  * cbd_queue_notify - doorbell of a local blkdev queue
  * @cbdt: transport
  * @seg_id: channel segment id
  *
  * Called by a handler on this host after it posted completions on the
- * channel, from any context (bio end_io included).  Does nothing if no
- * queue of this host uses the channel.
+ * channel, from any context (bio end_io included): the completions are
+ * reaped and their requests ended right here if possible.  Does nothing
+ * if no queue of this host uses the channel.
  */
 void cbd_queue_notify(struct cbd_transport *cbdt, u32 seg_id)
 {
 	struct cbd_queue *cbdq;
 
+	/* the queue stops only a grace period after its removal */
 	rcu_read_lock();
 	cbdq = xa_load(&cbdt->local_queues, seg_id);
 	/* mod_: a pending liveness check must not delay the completion */
-	if (cbdq)
+	if (cbdq && !cbd_queue_reap_now(cbdq))
 		mod_delayed_work(cbdq->cbd_blkdev->task_wq, &cbdq->complete_work, 0);
 	rcu_read_unlock();
 }
@@ -700,6 +795,7 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 
 	INIT_LIST_HEAD(&cbdq->inflight_reqs);
 	spin_lock_init(&cbdq->inflight_reqs_lock);
+	spin_lock_init(&cbdq->compr_tail_lock);
 	INIT_DELAYED_WORK(&cbdq->complete_work, cbd_queue_complete_work_fn);
 	cbdwc_init(&cbdq->complete_worker_cfg);
 	cbdq->req_tid = 0;
@@ -746,9 +842,9 @@ void cbd_queue_kill(struct cbd_queue *cbdq)
 	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
 		return;
 
-	spin_lock(&cbdq->inflight_reqs_lock);
+	spin_lock_irq(&cbdq->inflight_reqs_lock);
 	atomic_set(&cbdq->state, cbd_queue_state_removing);
-	spin_unlock(&cbdq->inflight_reqs_lock);
+	spin_unlock_irq(&cbdq->inflight_reqs_lock);
 
 	cancel_delayed_work_sync(&cbdq->complete_work);
 	cbd_queue_fail_inflight(cbdq);

@@ -28,13 +28,16 @@ struct cbd_request;
  * @req_tid: last req_tid used (protected by channel.submr_lock)
  * @submr_head: submit ring producer index (protected by channel.submr_lock)
  * @submr_tail: submit ring release index (protected by channel.submr_lock)
- * @compr_tail: completion ring consumer index (only @complete_work)
+ * @compr_tail: completion ring consumer index (protected by
+ *	@compr_tail_lock)
  *
  * The blkdev owns the ring indices above; it keeps them in DRAM and only
  * writes them to the channel, so nobody else can make it index out of
  * the rings.
+ * @compr_tail_lock: serialises the completion ring consumers: the work
+ *	and the doorbell of a handler on this host (any context: irq-safe)
  * @inflight_reqs: requests submitted to the backend
- * @inflight_reqs_lock: protects @inflight_reqs
+ * @inflight_reqs_lock: protects @inflight_reqs (irq-safe)
  * @released_extents: per data page, length of a completed extent starting
  *	there, to release the data ring out of order
  * @complete_work: completion ring poller
@@ -51,6 +54,7 @@ struct cbd_queue {
 	u32 submr_head;
 	u32 submr_tail;
 	u32 compr_tail;
+	spinlock_t compr_tail_lock;	/* protects compr_tail */
 
 	struct list_head inflight_reqs;
 	spinlock_t inflight_reqs_lock;	/* protects inflight_reqs */
@@ -70,7 +74,7 @@ typedef void (*cbd_req_end_fn)(struct cbd_request *cbd_req, void *priv_data);
  * @off: byte offset on the device
  * @bio: data bio
  * @bio_off: offset of this request's data in @bio
- * @lock: protects copies into @bio
+ * @lock: protects copies into @bio (irq-safe)
  * @op: enum cbd_op
  * @flags: CBD_SE_FLAGS_* to put in the se (FUA)
  * @req_tid: sequence number in the channel

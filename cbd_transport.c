@@ -599,17 +599,6 @@ static void cbdt_backend_call(struct cbd_transport *cbdt, u32 id,
 	spin_unlock(&cbdt->lock);
 }
 
-/**
- * cbdt_notify_backend - kick the handler of a channel of a local backend
- * @cbdt: transport
- * @backend_id: backend serving the channel
- * @seg_id: channel segment id
- */
-void cbdt_notify_backend(struct cbd_transport *cbdt, u32 backend_id, u32 seg_id)
-{
-	cbdt_backend_call(cbdt, backend_id, cbd_backend_notify, seg_id);
-}
-
 static void cbdt_kick_backend_fn(struct cbd_backend *cbdb, u32 unused)
 {
 	cbd_backend_kick_state(cbdb);
@@ -1072,6 +1061,7 @@ static struct cbd_transport *cbdt_alloc(const char *path)
 	INIT_LIST_HEAD(&cbdt->backends);
 	INIT_LIST_HEAD(&cbdt->blkdevs);
 	xa_init(&cbdt->local_queues);
+	xa_init(&cbdt->local_handlers);
 	return cbdt;
 }
 
@@ -1081,6 +1071,9 @@ static void cbdt_free(struct cbd_transport *cbdt)
 	/* every queue removed itself at dev-stop */
 	WARN_ON_ONCE(!xa_empty(&cbdt->local_queues));
 	xa_destroy(&cbdt->local_queues);
+	/* and every handler at backend-stop */
+	WARN_ON_ONCE(!xa_empty(&cbdt->local_handlers));
+	xa_destroy(&cbdt->local_handlers);
 	ida_free(&cbd_transport_ida, cbdt->id);
 	kfree(cbdt);
 }

@@ -153,6 +153,9 @@ struct cbd_obj_container {
  * @segments_dev: sysfs container cbd_segments
  * @local_queues: blkdev queues of this host by channel segment id, so that
  *	a handler on this host can ring their doorbell; readers use RCU
+ * @local_handlers: backend handlers of this host by channel segment id,
+ *	the doorbell of a blkdev on this host; readers use SRCU
+ *	(cbd_handler_notify())
  * @debugfs_dir: fault injection files (cbd_debugfs.c)
  *
  * The geometry copies are checked against the mapped size at registration;
@@ -169,6 +172,7 @@ struct cbd_transport {
 	struct list_head backends;
 	struct list_head blkdevs;
 	struct xarray local_queues;
+	struct xarray local_handlers;
 	struct dentry *debugfs_dir;
 
 	struct cbd_host *host;
@@ -247,7 +251,6 @@ int cbdt_get_empty_segment_id(struct cbd_transport *cbdt, u32 *id);
 void cbdt_add_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
 void cbdt_del_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
 struct cbd_backend *cbdt_get_backend(struct cbd_transport *cbdt, u32 id);
-void cbdt_notify_backend(struct cbd_transport *cbdt, u32 backend_id, u32 seg_id);
 void cbdt_kick_backend(struct cbd_transport *cbdt, u32 backend_id);
 void cbdt_add_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
 void cbdt_del_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
