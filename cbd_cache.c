@@ -310,6 +310,9 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	spin_lock_init(&cache->peer_lock);
 	init_waitqueue_head(&cache->space_wq);
 	INIT_LIST_HEAD(&cache->retry_reqs);
+	spin_lock_init(&cache->fill_lock);
+	INIT_LIST_HEAD(&cache->fill_reqs);
+	INIT_WORK(&cache->fill_work, cbd_cache_fill_workfn);
 	mutex_init(&cache->writeback_lock);
 	INIT_DELAYED_WORK(&cache->gc_work, cbd_cache_gc_workfn);
 	INIT_WORK(&cache->clean_work, cbd_cache_clean_workfn);
@@ -407,6 +410,8 @@ err_free:
 /* Stop every work of the instance and empty the index. */
 static void cbd_cache_stop_works(struct cbd_cache *cache)
 {
+	/* no request is left: cache what the last miss reads fetched */
+	flush_work(&cache->fill_work);
 	atomic_set(&cache->state, cbd_cache_state_stopping);
 	cancel_delayed_work_sync(&cache->gc_work);
 	cancel_work_sync(&cache->clean_work);
@@ -430,8 +435,11 @@ void cbd_cache_destroy(struct cbd_cache *cache)
 	if (cache->local_backend)
 		cbd_cache_local_call(cache, cbd_cache_peer_clear_fn);
 
-	if (cache->trees)
+	if (cache->trees) {
+		/* the keys of the last miss fills go into the journal too */
+		flush_work(&cache->fill_work);
 		cbd_cache_ksets_final_close(cache);
+	}
 
 	cbd_cache_stop_works(cache);
 	cbd_cache_free(cache);

@@ -244,6 +244,10 @@ enum cbd_cache_state {
  * @retry_lock: protects @retry_reqs
  * @retry_reqs: miss reads the channel had no room for
  * @retry_work: submits @retry_reqs again
+ * @fill_lock: protects @fill_reqs; taken with interrupts off (child
+ *	requests may end in any context)
+ * @fill_reqs: ended miss reads whose data is to be cached
+ * @fill_work: caches the data of @fill_reqs (cbd_cache_fill_workfn())
  * @local_backend: the backend runs on this host (see struct cbd_cache_opts)
  * @gc_kset_buf: private copy of the kset GC (or replay) reads
  *
@@ -299,6 +303,9 @@ struct cbd_cache {
 	spinlock_t retry_lock;		/* protects retry_reqs */
 	struct list_head retry_reqs;
 	struct delayed_work retry_work;
+	spinlock_t fill_lock;		/* protects fill_reqs */
+	struct list_head fill_reqs;
+	struct work_struct fill_work;
 	bool local_backend;
 	void *gc_kset_buf;
 
@@ -385,6 +392,7 @@ void cbd_cache_key_put(struct cbd_cache_key *key);
 struct cbd_cache_tree *cbd_cache_tree_of(struct cbd_cache *cache, u64 off);
 bool cbd_cache_key_invalid(struct cbd_cache_key *key);
 void cbd_cache_key_delete(struct cbd_cache_key *key);
+struct cbd_cache_key *cbd_cache_key_next(struct cbd_cache_key *key);
 struct cbd_cache_key *cbd_cache_key_first_overlap(struct cbd_cache_tree *tree,
 						  u64 off);
 int cbd_cache_key_insert(struct cbd_cache_tree *tree,
@@ -413,7 +421,8 @@ void cbd_cache_kick_local_writeback(struct cbd_cache *cache);
 /* cbd_cache_req.c */
 void cbd_cache_retry_workfn(struct work_struct *work);
 int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
-			 struct cbd_cache_key *key, u32 *len);
+			 struct cbd_cache_pos *pos, u64 *seg_gen, u32 *len);
+void cbd_cache_fill_workfn(struct work_struct *work);
 
 /* cbd_cache_writeback.c */
 int cbd_cache_writeback_init(struct cbd_cache *cache);

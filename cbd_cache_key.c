@@ -78,7 +78,8 @@ void cbd_cache_key_delete(struct cbd_cache_key *key)
 	cbd_cache_key_put(key);
 }
 
-static struct cbd_cache_key *cbd_cache_key_next(struct cbd_cache_key *key)
+/* The key after @key in its (locked) tree, or NULL. */
+struct cbd_cache_key *cbd_cache_key_next(struct cbd_cache_key *key)
 {
 	struct rb_node *node = rb_next(&key->rb_node);
 

@@ -10,6 +10,13 @@
  * child is submitted and blk-mq requeues it with a delay (see
  * cbd_queue_rq()); writes and hit copies are idempotent, so running a
  * request again after a partial attempt is harmless.
+ *
+ * The tree locks cover the index only; no data is copied under them.
+ * Writes copy before they insert their key, hits are copied after the
+ * walk (checked against the segment's gen, see cbd_cache_copy_hit()), and
+ * miss fills copy into fresh room before they fill in the placeholder
+ * (cbd_cache_miss_fill()).  A child read may end in any context, even
+ * hard irq: its end callback only queues it for cache->fill_work.
  */
 
 #include "cbd_cache_internal.h"
@@ -34,13 +41,14 @@ static void cbd_cache_space_wanted(struct cbd_cache *cache)
  * cbd_cache_data_alloc - take room for data at a data head
  * @cache: blkdev instance
  * @head_idx: data head (queue index)
- * @key: gets the position and gen, and a segment reference
+ * @pos: gets the position, with a reference on its segment
+ * @seg_gen: gets the segment's gen
  * @len: bytes wanted; reduced to what the current segment has left
  *
  * Return: 0, or -EBUSY if a new segment is needed and none is free.
  */
 int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
-			 struct cbd_cache_key *key, u32 *len)
+			 struct cbd_cache_pos *pos, u64 *seg_gen, u32 *len)
 {
 	struct cbd_cache_data_head *head = &cache->data_heads[head_idx];
 	struct cbd_cache_segment *seg;
@@ -63,8 +71,8 @@ int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
 
 	room = cbd_cache_seg_size(seg) - head->pos.off;
 	*len = min(*len, room);
-	key->pos = head->pos;
-	key->seg_gen = seg->gen;
+	*pos = head->pos;
+	*seg_gen = seg->gen;
 	cbd_cache_seg_get(seg);
 
 	head->pos.off += *len;
@@ -78,15 +86,21 @@ int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
 }
 
 #ifdef CONFIG_CBD_CRC
-static void cbd_cache_key_set_crc(struct cbd_cache_key *key)
+static u32 cbd_cache_data_crc(struct cbd_cache_pos *pos, u32 len)
 {
-	key->data_crc = cbd_seg_crc(&key->pos.seg->segment, key->pos.off, key->len);
+	return cbd_seg_crc(&pos->seg->segment, pos->off, len);
 }
 #else
-static void cbd_cache_key_set_crc(struct cbd_cache_key *key)
+static u32 cbd_cache_data_crc(struct cbd_cache_pos *pos, u32 len)
 {
+	return 0;
 }
 #endif
+
+static void cbd_cache_key_set_crc(struct cbd_cache_key *key)
+{
+	key->data_crc = cbd_cache_data_crc(&key->pos, key->len);
+}
 
 /* write */
 
@@ -105,7 +119,8 @@ static int cbd_cache_write_piece(struct cbd_cache *cache,
 	if (!spare)
 		goto err_put_key;
 
-	ret = cbd_cache_data_alloc(cache, cbd_req->cbdq->index, key, len);
+	ret = cbd_cache_data_alloc(cache, cbd_req->cbdq->index, &key->pos,
+				   &key->seg_gen, len);
 	if (ret)
 		goto err_put_spare;
 
@@ -164,43 +179,13 @@ static int cbd_cache_write(struct cbd_cache *cache, struct cbd_request *cbd_req)
 
 /* read */
 
-static void cbd_cache_miss_fill(struct cbd_cache *cache,
-				struct cbd_request *child,
-				struct cbd_cache_key *key)
+/* A placeholder still waiting for its data.  Called with its tree locked. */
+static bool cbd_cache_placeholder_live(struct cbd_cache_key *key)
 {
-	struct cbd_cache_tree *tree = key->tree;
-	struct cbd_seg_pos dst, src;
-	u32 len;
+	lockdep_assert_held(&key->tree->lock);
 
-	spin_lock(&tree->lock);
-	/* overwritten meanwhile: the new data wins */
-	if (RB_EMPTY_NODE(&key->rb_node) || !(key->flags & CBD_CACHE_KEY_FLAGS_EMPTY))
-		goto out;
-
-	len = key->len;
-	if (cbd_cache_data_alloc(cache, child->cbdq->index, key, &len)) {
-		cbd_cache_key_delete(key);
-		goto out;
-	}
-	/* what did not fit is simply not cached */
-	key->len = len;
-
-	src.segment = &child->cbdq->channel.segment;
-	src.off = child->data_off + (key->off - child->off);
-	dst.segment = &key->pos.seg->segment;
-	dst.off = key->pos.off;
-	cbds_copy_data(&dst, &src, len);
-	/* persistent before a kset can name it */
-	cbdt_flush(cache->cbdt, cbd_cache_pos_addr(&key->pos), len);
-	cbd_cache_key_set_crc(key);
-	key->flags = CBD_CACHE_KEY_FLAGS_CLEAN;
-
-	if (cbd_cache_key_append(cache, key)) {
-		cbd_cache_seg_put(key->pos.seg);
-		cbd_cache_key_delete(key);
-	}
-out:
-	spin_unlock(&tree->lock);
+	return !RB_EMPTY_NODE(&key->rb_node) &&
+	       (key->flags & CBD_CACHE_KEY_FLAGS_EMPTY);
 }
 
 /* Drop a placeholder that will not be filled. */
@@ -209,21 +194,101 @@ static void cbd_cache_miss_unplace(struct cbd_cache_key *key)
 	struct cbd_cache_tree *tree = key->tree;
 
 	spin_lock(&tree->lock);
-	if (!RB_EMPTY_NODE(&key->rb_node) && (key->flags & CBD_CACHE_KEY_FLAGS_EMPTY))
+	if (cbd_cache_placeholder_live(key))
 		cbd_cache_key_delete(key);
 	spin_unlock(&tree->lock);
 }
 
 /*
- * End of a child request: its data is in the parent's bio (copied by the
- * completion code) and still in the channel.  Cache it, then release the
- * channel extent.  Called when the last reference goes; the child is
- * freed here (cbd_req_end() does not touch it after this).
+ * Make @key (a live placeholder, tree locked) a clean key of the data at
+ * @pos, which holds [@off, @off + @len) of the device.  Writes may have
+ * cut the placeholder meanwhile (never grown it), so it keeps only its
+ * part of that range.  Return: false if nothing of it is left.
  */
-static void cbd_cache_miss_end(struct cbd_request *child, void *priv_data)
+static bool cbd_cache_placeholder_fill(struct cbd_cache_key *key,
+				       struct cbd_cache_pos *pos, u64 seg_gen,
+				       u64 off, u32 len, u32 crc)
 {
-	struct cbd_cache *cache = child->cbdq->cbd_blkdev->cbd_cache;
-	struct cbd_cache_key *key = priv_data;
+	u64 end = min(key->off + key->len, off + len);
+
+	lockdep_assert_held(&key->tree->lock);
+
+	if (key->off < off || end <= key->off)
+		return false;
+
+	key->pos.seg = pos->seg;
+	key->pos.off = pos->off + (key->off - off);
+	key->seg_gen = seg_gen;
+	key->len = end - key->off;
+	if (key->off == off && key->len == len)
+		key->data_crc = crc;
+	else	/* cut meanwhile: the crc of the part kept (CRC builds) */
+		cbd_cache_key_set_crc(key);
+	key->flags = CBD_CACHE_KEY_FLAGS_CLEAN;
+	return true;
+}
+
+/*
+ * Cache the data a miss read left in the channel.  The copy (up to 4 MiB)
+ * runs without the tree lock: the placeholder is only looked at, under
+ * the lock, before (its range) and after (still wanted, cut meanwhile?).
+ * The room taken for it is fresh, so no reader can see it before the key
+ * is filled in, under the lock.
+ */
+static void cbd_cache_miss_fill(struct cbd_cache *cache,
+				struct cbd_request *child,
+				struct cbd_cache_key *key)
+{
+	struct cbd_cache_tree *tree = key->tree;
+	struct cbd_cache_pos pos;
+	struct cbd_seg_pos dst, src;
+	u64 off, seg_gen;
+	u32 len, crc;
+
+	spin_lock(&tree->lock);
+	if (!cbd_cache_placeholder_live(key)) {
+		/* overwritten meanwhile: the new data wins */
+		spin_unlock(&tree->lock);
+		return;
+	}
+	off = key->off;
+	len = key->len;
+	spin_unlock(&tree->lock);
+
+	/* what does not fit (len is cut to the segment's room) is not cached */
+	if (cbd_cache_data_alloc(cache, child->cbdq->index, &pos, &seg_gen, &len)) {
+		cbd_cache_miss_unplace(key);
+		return;
+	}
+
+	src.segment = &child->cbdq->channel.segment;
+	src.off = child->data_off + (off - child->off);
+	dst.segment = &pos.seg->segment;
+	dst.off = pos.off;
+	cbds_copy_data(&dst, &src, len);
+	/* persistent before a kset can name it */
+	cbdt_flush(cache->cbdt, cbd_cache_pos_addr(&pos), len);
+	crc = cbd_cache_data_crc(&pos, len);
+
+	spin_lock(&tree->lock);
+	if (!cbd_cache_placeholder_live(key)) {
+		spin_unlock(&tree->lock);
+		cbd_cache_seg_put(pos.seg);
+		return;
+	}
+	if (!cbd_cache_placeholder_fill(key, &pos, seg_gen, off, len, crc) ||
+	    cbd_cache_key_append(cache, key)) {
+		cbd_cache_seg_put(pos.seg);
+		cbd_cache_key_delete(key);
+	}
+	spin_unlock(&tree->lock);
+}
+
+/* Cache what a finished child read, release its channel extent, free it. */
+static void cbd_cache_miss_finish(struct cbd_cache *cache,
+				  struct cbd_request *child)
+{
+	struct cbd_cache_key *key = child->priv_data;
 	bool submitted = child->se;
 
 	if (key) {
@@ -237,6 +302,46 @@ static void cbd_cache_miss_end(struct cbd_request *child, void *priv_data)
 	if (submitted)
 		cbd_queue_advance(child->cbdq, child);
 	mempool_free(child, &cache->req_pool);
+}
+
+/**
+ * cbd_cache_fill_workfn - finish the child reads that ended
+ * @work: cache->fill_work
+ */
+void cbd_cache_fill_workfn(struct work_struct *work)
+{
+	struct cbd_cache *cache = container_of(work, struct cbd_cache, fill_work);
+	struct cbd_request *child, *tmp;
+	unsigned long flags;
+	LIST_HEAD(reqs);
+
+	spin_lock_irqsave(&cache->fill_lock, flags);
+	list_splice_init(&cache->fill_reqs, &reqs);
+	spin_unlock_irqrestore(&cache->fill_lock, flags);
+
+	list_for_each_entry_safe(child, tmp, &reqs, inflight_reqs_node) {
+		list_del_init(&child->inflight_reqs_node);
+		cbd_cache_miss_finish(cache, child);
+		cond_resched();
+	}
+}
+
+/*
+ * End of a child request (its last reference): its data is in the
+ * parent's bio (copied by the completion code) and still in the channel.
+ * This may run in any context, even hard irq, and the parent completes
+ * right after it: only queue the child for cbd_cache_fill_workfn(), which
+ * caches the data, releases the channel extent and frees the child.
+ */
+static void cbd_cache_miss_end(struct cbd_request *child, void *priv_data)
+{
+	struct cbd_cache *cache = child->cbdq->cbd_blkdev->cbd_cache;
+	unsigned long flags;
+
+	spin_lock_irqsave(&cache->fill_lock, flags);
+	list_add_tail(&child->inflight_reqs_node, &cache->fill_reqs);
+	spin_unlock_irqrestore(&cache->fill_lock, flags);
+	queue_work(cache->wq, &cache->fill_work);
 }
 
 static void cbd_cache_child_submit(struct cbd_cache *cache,
@@ -322,52 +427,82 @@ static int cbd_cache_miss(struct cbd_cache *cache, struct cbd_request *parent,
 	return 0;
 }
 
-/*
- * Copy a hit.  The key's segment may be claimed again at any time (after
- * GC): its gen is incremented before new data goes in, so the copy is
- * good if the gen is the key's before and after it.
- */
-static bool cbd_cache_copy_hit(struct cbd_cache *cache, struct cbd_cache_key *key,
-			       u64 off, u32 len, struct bio *bio, u32 bio_off)
-{
-	struct cbd_cache_segment *seg = key->pos.seg;
+/* hits collected under a tree lock and copied after it is dropped */
+#define CBD_CACHE_HITS_BATCH	8
 
-	if (READ_ONCE(seg->gen) != key->seg_gen)
+/**
+ * struct cbd_cache_hit - a piece of a read found in the cache
+ * @seg: segment holding the data
+ * @seg_gen: gen of @seg when the data was written (the key's)
+ * @seg_off: offset of the data in @seg
+ * @off: device offset
+ * @len: bytes
+ * @bio_off: offset in the request's bio
+ */
+struct cbd_cache_hit {
+	struct cbd_cache_segment *seg;
+	u64 seg_gen;
+	u32 seg_off;
+	u64 off;
+	u32 len;
+	u32 bio_off;
+};
+
+/*
+ * Copy a hit, without the tree lock.  Data in the cache is never written
+ * in place: a write or a miss fill goes to fresh room, and the room of a
+ * key is only written again after its segment is claimed again, which
+ * increments the gen before new data goes in.  So the copy is good if
+ * the gen is the key's before and after it, whatever happened to the key
+ * (cut, deleted, freed) since the lock was dropped.
+ */
+static bool cbd_cache_copy_hit(struct cbd_cache *cache,
+			       struct cbd_cache_hit *hit, struct bio *bio)
+{
+	struct cbd_cache_segment *seg = hit->seg;
+
+	if (READ_ONCE(seg->gen) != hit->seg_gen)
 		return false;
 	/* gen before the data: pairs with cbd_cache_seg_get_free() */
 	smp_rmb();
 
-	cbds_copy_to_bio(&seg->segment, key->pos.off + (off - key->off), len,
-			 bio, bio_off);
+	cbds_copy_to_bio(&seg->segment, hit->seg_off, hit->len, bio,
+			 hit->bio_off);
 
 	/* the data before the gen again */
 	smp_rmb();
-	if (READ_ONCE(seg->gen) != key->seg_gen)
+	if (READ_ONCE(seg->gen) != hit->seg_gen)
 		return false;
 
 	atomic64_inc(&cache->hits);
-	atomic64_add(len, &cache->hit_bytes);
+	atomic64_add(hit->len, &cache->hit_bytes);
 	return true;
 }
 
-/* One 4 MiB tree's part of a read (spec §10.7). */
-static int cbd_cache_read_piece(struct cbd_cache *cache,
-				struct cbd_request *cbd_req, u64 off, u32 len,
-				u32 bio_off, struct list_head *children)
+/*
+ * Walk the index from *@pos to @end (@off, @bio_off: start of the piece
+ * and its place in the bio): misses become child requests on @children,
+ * hits are noted in @hits, at most CBD_CACHE_HITS_BATCH; *@pos is where
+ * the walk stopped.  Called with the tree locked.
+ */
+static int cbd_cache_read_walk(struct cbd_cache *cache,
+			       struct cbd_request *cbd_req,
+			       struct cbd_cache_tree *tree, u64 off, u64 *pos,
+			       u64 end, u32 bio_off, struct list_head *children,
+			       struct cbd_cache_hit *hits, u32 *n_hits)
 {
-	struct cbd_cache_tree *tree = cbd_cache_tree_of(cache, off);
-	u64 pos = off, end = off + len;
 	struct cbd_cache_key *key, *next;
+	struct cbd_cache_hit *hit;
+	u64 p = *pos;
 	int ret = 0;
 	u32 n;
 
-	spin_lock(&tree->lock);
-	key = cbd_cache_key_first_overlap(tree, pos);
-	while (pos < end) {
+	lockdep_assert_held(&tree->lock);
+
+	key = cbd_cache_key_first_overlap(tree, p);
+	while (p < end && *n_hits < CBD_CACHE_HITS_BATCH) {
 		if (key && cbd_cache_key_invalid(key)) {
-			next = rb_next(&key->rb_node) ?
-			       rb_entry(rb_next(&key->rb_node), struct cbd_cache_key, rb_node) :
-			       NULL;
+			next = cbd_cache_key_next(key);
 			cbd_cache_key_delete(key);
 			key = next;
 			continue;
@@ -375,40 +510,80 @@ static int cbd_cache_read_piece(struct cbd_cache *cache,
 
 		/* nothing (more) cached in the range: the rest is a miss */
 		if (!key || key->off >= end) {
-			ret = cbd_cache_miss(cache, cbd_req, tree, pos, end - pos,
-					     bio_off + (pos - off), true, children);
+			ret = cbd_cache_miss(cache, cbd_req, tree, p, end - p,
+					     bio_off + (p - off), true, children);
+			if (!ret)
+				p = end;
 			break;
 		}
 
 		/* a gap before the key */
-		if (key->off > pos) {
-			ret = cbd_cache_miss(cache, cbd_req, tree, pos, key->off - pos,
-					     bio_off + (pos - off), true, children);
+		if (key->off > p) {
+			ret = cbd_cache_miss(cache, cbd_req, tree, p, key->off - p,
+					     bio_off + (p - off), true, children);
 			if (ret)
 				break;
-			pos = key->off;
+			p = key->off;
 		}
 
-		n = min(key->off + key->len, end) - pos;
+		n = min(key->off + key->len, end) - p;
 		if (key->flags & CBD_CACHE_KEY_FLAGS_EMPTY) {
 			/* another miss read is fetching it: read it too */
-			ret = cbd_cache_miss(cache, cbd_req, tree, pos, n,
-					     bio_off + (pos - off), false, children);
+			ret = cbd_cache_miss(cache, cbd_req, tree, p, n,
+					     bio_off + (p - off), false, children);
 			if (ret)
 				break;
-		} else if (!cbd_cache_copy_hit(cache, key, pos, n, cbd_req->bio,
-					       bio_off + (pos - off))) {
-			/* went stale under us: drop it, the range is a gap now */
-			continue;
+		} else {
+			hit = &hits[(*n_hits)++];
+			hit->seg = key->pos.seg;
+			hit->seg_gen = key->seg_gen;
+			hit->seg_off = key->pos.off + (p - key->off);
+			hit->off = p;
+			hit->len = n;
+			hit->bio_off = bio_off + (p - off);
 		}
 
-		pos += n;
-		next = rb_next(&key->rb_node) ?
-		       rb_entry(rb_next(&key->rb_node), struct cbd_cache_key, rb_node) :
-		       NULL;
-		key = next;
+		p += n;
+		key = cbd_cache_key_next(key);
 	}
-	spin_unlock(&tree->lock);
+
+	*pos = p;
+	return ret;
+}
+
+/*
+ * One 4 MiB tree's part of a read (spec §10.7): the index is walked under
+ * the tree lock, the hits are copied without it, CBD_CACHE_HITS_BATCH at
+ * a time.  A hit whose segment was claimed again meanwhile was freed by
+ * GC, which passes only keys the writeback has written to the disk and
+ * flushed: that piece is read from the backend instead, like the part of
+ * a placeholder.
+ */
+static int cbd_cache_read_piece(struct cbd_cache *cache,
+				struct cbd_request *cbd_req, u64 off, u32 len,
+				u32 bio_off, struct list_head *children)
+{
+	struct cbd_cache_tree *tree = cbd_cache_tree_of(cache, off);
+	struct cbd_cache_hit hits[CBD_CACHE_HITS_BATCH];
+	u64 pos = off, end = off + len;
+	u32 n_hits, i;
+	int ret = 0;
+
+	while (pos < end && !ret) {
+		n_hits = 0;
+		spin_lock(&tree->lock);
+		ret = cbd_cache_read_walk(cache, cbd_req, tree, off, &pos, end,
+					  bio_off, children, hits, &n_hits);
+		spin_unlock(&tree->lock);
+
+		for (i = 0; i < n_hits && !ret; i++) {
+			if (cbd_cache_copy_hit(cache, &hits[i], cbd_req->bio))
+				continue;
+			ret = cbd_cache_miss(cache, cbd_req, tree, hits[i].off,
+					     hits[i].len, hits[i].bio_off, false,
+					     children);
+		}
+	}
 
 	return ret;
 }
