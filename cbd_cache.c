@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 
 #include "cbd_backend.h"
+#include "cbd_blkdev.h"
 #include "cbd_cache_internal.h"
 #include "cbd_queue.h"
 
@@ -220,14 +221,15 @@ static void cbd_cache_free(struct cbd_cache *cache)
 	kfree(cache);
 }
 
-/*
- * The backend instance of this cache on this host, if the backend runs
- * here: found by id under the transport lock each time, as a backend
- * may stop or crash while its blkdev runs (a pointer would dangle).
+/**
+ * cbd_cache_kick_local_writeback - a kset was written: write it back now
+ * @cache: blkdev instance whose backend runs on this host
+ *
+ * The backend instance is found by id under the transport lock each
+ * time, as a backend may stop or crash while its blkdev runs (a pointer
+ * would dangle).
  */
-static void cbd_cache_local_call(struct cbd_cache *cache,
-				 void (*fn)(struct cbd_cache *wb,
-					    struct cbd_cache *cache))
+void cbd_cache_kick_local_writeback(struct cbd_cache *cache)
 {
 	struct cbd_transport *cbdt = cache->cbdt;
 	struct cbd_backend *cbdb;
@@ -236,40 +238,11 @@ static void cbd_cache_local_call(struct cbd_cache *cache,
 	list_for_each_entry(cbdb, &cbdt->backends, node) {
 		if (cbdb->backend_id == cache->backend_id) {
 			if (cbdb->cbd_cache)
-				fn(cbdb->cbd_cache, cache);
+				cbd_cache_writeback_kick(cbdb->cbd_cache);
 			break;
 		}
 	}
 	spin_unlock(&cbdt->lock);
-}
-
-static void cbd_cache_kick_fn(struct cbd_cache *wb, struct cbd_cache *cache)
-{
-	cbd_cache_writeback_kick(wb);
-}
-
-/**
- * cbd_cache_kick_local_writeback - a kset was written: write it back now
- * @cache: blkdev instance whose backend runs on this host
- */
-void cbd_cache_kick_local_writeback(struct cbd_cache *cache)
-{
-	cbd_cache_local_call(cache, cbd_cache_kick_fn);
-}
-
-static void cbd_cache_peer_set_fn(struct cbd_cache *wb, struct cbd_cache *cache)
-{
-	spin_lock(&wb->peer_lock);
-	wb->peer = cache;
-	spin_unlock(&wb->peer_lock);
-}
-
-static void cbd_cache_peer_clear_fn(struct cbd_cache *wb, struct cbd_cache *cache)
-{
-	spin_lock(&wb->peer_lock);
-	if (wb->peer == cache)
-		wb->peer = NULL;
-	spin_unlock(&wb->peer_lock);
 }
 
 /* A new cache: empty journal, GC tail and writeback tail at the start. */
@@ -307,7 +280,6 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	spin_lock_init(&cache->key_head_lock);
 	spin_lock_init(&cache->seg_map_lock);
 	spin_lock_init(&cache->retry_lock);
-	spin_lock_init(&cache->peer_lock);
 	init_waitqueue_head(&cache->space_wq);
 	INIT_LIST_HEAD(&cache->retry_reqs);
 	spin_lock_init(&cache->fill_lock);
@@ -392,10 +364,6 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 	if (opts->start_gc)
 		queue_delayed_work(cache->wq, &cache->gc_work, 0);
 
-	/* the read statistics show in the backend's cache/stats */
-	if (cache->local_backend)
-		cbd_cache_local_call(cache, cbd_cache_peer_set_fn);
-
 	return cache;
 
 err_free_keys:
@@ -432,9 +400,6 @@ static void cbd_cache_stop_works(struct cbd_cache *cache)
  */
 void cbd_cache_destroy(struct cbd_cache *cache)
 {
-	if (cache->local_backend)
-		cbd_cache_local_call(cache, cbd_cache_peer_clear_fn);
-
 	if (cache->trees) {
 		/* the keys of the last miss fills go into the journal too */
 		flush_work(&cache->fill_work);
@@ -598,17 +563,24 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	struct cbd_cache_info *info = cache->cache_info;
 	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0;
 	struct cbd_cache_pos_onmedia key_tail, dirty_tail;
-	struct cbd_cache *peer;
+	struct cbd_transport *cbdt = cache->cbdt;
+	struct cbd_blkdev *blkdev;
 
-	spin_lock(&cache->peer_lock);
-	peer = cache->peer;
-	if (peer) {
-		hits = atomic64_read(&peer->hits);
-		misses = atomic64_read(&peer->misses);
-		hit_bytes = atomic64_read(&peer->hit_bytes);
-		miss_bytes = atomic64_read(&peer->miss_bytes);
+	/*
+	 * The read counters are the blkdev instance's, in this host's
+	 * memory: those of a blkdev on another host are not seen here (see
+	 * cbd.rst).  A blkdev is on the list only while its instance runs.
+	 */
+	spin_lock(&cbdt->lock);
+	list_for_each_entry(blkdev, &cbdt->blkdevs, node) {
+		if (blkdev->backend_id != cache->backend_id || !blkdev->cbd_cache)
+			continue;
+		hits += atomic64_read(&blkdev->cbd_cache->hits);
+		misses += atomic64_read(&blkdev->cbd_cache->misses);
+		hit_bytes += atomic64_read(&blkdev->cbd_cache->hit_bytes);
+		miss_bytes += atomic64_read(&blkdev->cbd_cache->miss_bytes);
 	}
-	spin_unlock(&cache->peer_lock);
+	spin_unlock(&cbdt->lock);
 
 	key_tail = info->key_tail_pos;
 	dirty_tail = info->dirty_tail_pos;

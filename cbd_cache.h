@@ -70,7 +70,7 @@ struct cbd_request;
  * @dev_size: backing device size in sectors
  * @bdev_file: backing disk (writeback only)
  * @local_backend: the backend runs on this host: kick its writeback when a
- *	kset is written, and give it the read statistics (blkdev instance)
+ *	kset is written (blkdev instance)
  */
 struct cbd_cache_opts {
 	struct cbd_cache_info *cache_info;

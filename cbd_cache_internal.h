@@ -257,10 +257,9 @@ enum cbd_cache_state {
  * @wb_kset_buf: private copy of the kset the writeback reads
  * @writeback_lock: serialises the writeback work and a drain
  * @writeback_work: writeback
- * @peer_lock: protects @peer
- * @peer: blkdev instance on this host, for statistics
  *
- * @hits: read pieces served from the cache
+ * @hits: read pieces served from the cache (blkdev instance; shown by the
+ *	backend instance of the same host, see stats_show())
  * @misses: read pieces sent to the backing disk
  * @hit_bytes: bytes of @hits
  * @miss_bytes: bytes of @misses
@@ -316,8 +315,6 @@ struct cbd_cache {
 	void *wb_kset_buf;
 	struct mutex writeback_lock;	/* serialises writeback runs */
 	struct delayed_work writeback_work;
-	spinlock_t peer_lock;		/* protects peer */
-	struct cbd_cache *peer;
 
 	atomic64_t hits;
 	atomic64_t misses;

@@ -13,7 +13,8 @@
 #    the new backend takes over the dead one's segment references
 #    ("took over N segment references" for all N segments), writes back
 #    the journal, the write completes with the right data on /dev/cbdX
-#    and on the backing disk, and after dev-stop, backend-stop and
+#    and on the backing disk (the reads of the check count as hits or
+#    misses in the new backend's cache/stats), and after dev-stop, backend-stop and
 #    backend-clear no cache segment is left in cbd_segments.
 # 3. Crash with the cache full and nobody re-attaching: dev-stop force=1
 #    returns within 20 s (the last kset write gives up on a dead backend
@@ -148,6 +149,9 @@ part_takeover() {
 	cbd_check "/dev/$disk: the big write is all there" \
 		sh -c "dd if=/dev/$disk bs=1M skip=16 count=$BIG iflag=direct status=none | cmp - $TMP/big"
 	ktap_print_msg "stats: $(tr '\n' ' ' < "$(cbd_cache_dir "$b")/stats")"
+	# the big write evicted most of the cache: the reads mostly miss
+	cbd_check "the re-attached backend's stats count the blkdev's reads" \
+		test $(( $(cbd_cache_stat "$b" hits) + $(cbd_cache_stat "$b" misses) )) -gt 0
 
 	cbd_check "dev-stop and backend-stop" cbd_stop_pair
 	cbd_check "backing disk: the big write is all there" \
