@@ -32,7 +32,8 @@
 #                          as sparse files; default one 1G disk
 #   DISK_DIR=dir           keep the disk images there (reused if present)
 #   MEM=2G SMP=2           guest memory and CPUs
-#   TEST_TIMEOUT=300       per-test timeout inside the guest (seconds)
+#   TEST_TIMEOUT=600       per-test timeout inside the guest (seconds; default
+#                          from the settings file)
 #   VM_TIMEOUT=secs        host-side timeout for the whole VM (default:
 #                          240 + TEST_TIMEOUT * number of tests)
 #   CBD_KO=path            module to test (default: <repo>/cbd.ko)
@@ -395,7 +396,7 @@ vm_defaults() {
 	MEM_MB=$(vm_mib "$MEM")
 	SMP=${SMP:-2}
 	TEST_TIMEOUT=${TEST_TIMEOUT:-$(sed -n 's/^timeout=//p' "$VM_SELFTEST_DIR/settings" 2>/dev/null)}
-	TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+	TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 	OUT_DIR=${OUT_DIR:-$VM_SELFTEST_DIR/out}
 	command -v qemu-system-x86_64 >/dev/null || vm_die "qemu-system-x86_64 missing: run 'make setup'"
 	[ -e "$CBD_CACHE/vmlinuz" ] || vm_die "$CBD_CACHE/vmlinuz missing: run 'make setup'"
