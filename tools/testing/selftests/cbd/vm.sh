@@ -636,7 +636,8 @@ vm_run() {
 vm_run_guests() {
 	[ "$PMEM" != memmap ] || vm_die "PMEM=memmap is guest RAM: it cannot be shared"
 	local shared=${PMEM_FILE:-/dev/shm/cbd-pmem-shared-$$.img} own_file=0
-	[ -n "${PMEM_FILE:-}" ] || own_file=1
+	# a fresh file also goes if the runner is interrupted (vm_kill_all)
+	[ -n "${PMEM_FILE:-}" ] || { own_file=1; VM_TEMP_FILES+=("$shared"); }
 	local i=0 n=$# rc=0 run tests k
 	local -a runs=() pids=() starts=() lists=() gids=() ddirs=() done_=() oks=() tails=()
 	local pass=0 fail=0 skip=0 health=
