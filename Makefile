@@ -18,12 +18,16 @@
 #   make bench-cache     the cache benchmark VM (cbd cache, dm-writecache,
 #                        bcache, raw pmem over dm-delay)
 #   make intree-check    build as drivers/block/cbd in a linux-source tree
+#   make debug-kernel    build a lockdep/KASAN guest kernel into
+#                        $(CBD_DEBUG_CACHE) (~1 h; not part of make test)
+#   make test-debug      run DEBUG_TESTS in QEMU on that kernel
 
 ifneq ($(KERNELRELEASE),)
 include $(src)/Kbuild
 else
 
 CBD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cbd
+CBD_DEBUG_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cbd-debug
 KDIR ?= $(CBD_CACHE)/kdir
 SELFTESTS := tools/testing/selftests/cbd
 
@@ -79,5 +83,22 @@ bench-cache: setup
 intree-check: setup
 	$(SELFTESTS)/intree_check.sh
 
-.PHONY: all modules clean checkpatch setup demo test test-multihost bench bench-cache intree-check
+# The debug kernel (lockdep, KASAN, ...) is laid out like the setup cache:
+# the same runner with CBD_CACHE pointing at it builds cbd.ko against it
+# and boots it.  KASAN under TCG is slow: nvdimm only, longer timeouts.
+DEBUG_TESTS ?= module_load.sh data_fio.sh data_fs.sh peer_failure.sh \
+	       cycles.sh cache_overlap.sh cache_fio.sh
+
+debug-kernel: setup
+	DEBUG_CACHE=$(CBD_DEBUG_CACHE) $(SELFTESTS)/debug_kernel.sh
+
+test-debug: setup
+	@test -f $(CBD_DEBUG_CACHE)/KVER || \
+		{ echo "no kernel in $(CBD_DEBUG_CACHE): run 'make debug-kernel'"; exit 1; }
+	CBD_CACHE=$(CBD_DEBUG_CACHE) PMEM=$${PMEM:-nvdimm} \
+		TEST_TIMEOUT=$${TEST_TIMEOUT:-900} \
+		$(SELFTESTS)/run_vm_tests.sh $(DEBUG_TESTS)
+
+.PHONY: all modules clean checkpatch setup demo test test-multihost bench bench-cache \
+	intree-check debug-kernel test-debug
 endif

@@ -22,8 +22,11 @@ KSFT_XFAIL=2
 KSFT_XPASS=3
 KSFT_SKIP=4
 
-# Kernel log lines that mean something went wrong.
-CBD_BAD_KLOG='WARNING:|\bBUG\b|Oops|possible circular locking|possible recursive locking|KASAN|UBSAN|general protection|Call Trace|Kernel panic|kernel BUG|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|detected stalls|kmemleak|list_add corruption|list_del corruption'
+# Kernel log lines that mean something went wrong.  On the debug kernel
+# (debug_kernel.sh) lockdep, KASAN, might_sleep, workqueue and hung-task
+# reports start with "WARNING:", "BUG:" or "INFO: task ... blocked for more
+# than"; debugobjects and lockdep self-disabling are named explicitly.
+CBD_BAD_KLOG='WARNING:|\bBUG\b|Oops|possible circular locking|possible recursive locking|KASAN|UBSAN|general protection|Call Trace|Kernel panic|kernel BUG|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|detected stalls|kmemleak|list_add corruption|list_del corruption|ODEBUG:|non-static key|turning off the locking correctness validator'
 # Taint bits a test run may leave: O (out-of-tree module) + E (unsigned).
 CBD_TAINT_ALLOWED=12288
 
