@@ -258,6 +258,8 @@ mv "$ROOT.tmp" "$ROOT"
 # make test runs it).
 touch "$ROOT/.done"
 
+# vm.sh keys its cached initramfs on the release, not on the modules.
+rm -rf "$DEBUG_CACHE/initramfs"
 echo "$KVER" > "$DEBUG_CACHE/KVER"
 ln -sfn "$ROOT/usr/src/linux-headers-$KVER" "$DEBUG_CACHE/kdir"
 ln -sfn "$ROOT/lib/modules/$KVER" "$DEBUG_CACHE/modules"
