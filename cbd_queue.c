@@ -729,11 +729,20 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	return BLK_STS_OK;
 }
 
+/*
+ * A same-host backend's bio end_io ends our requests (cbd_queue_notify()),
+ * so our flush_end_io() can run inside the backing disk's, which holds its
+ * flush queue's mq_flush_lock: a lock class of our own, as nvme-loop does,
+ * keeps lockdep from reporting that nesting as recursive locking.
+ */
+static struct lock_class_key cbd_hctx_fq_lock_key;
+
 static int cbd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
 			 unsigned int hctx_idx)
 {
 	struct cbd_blkdev *cbd_blkdev = driver_data;
 
+	blk_mq_hctx_set_fq_lock_class(hctx, &cbd_hctx_fq_lock_key);
 	hctx->driver_data = &cbd_blkdev->queues[hctx_idx];
 	return 0;
 }
