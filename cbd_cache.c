@@ -285,6 +285,7 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	spin_lock_init(&cache->fill_lock);
 	INIT_LIST_HEAD(&cache->fill_reqs);
 	INIT_WORK(&cache->fill_work, cbd_cache_fill_workfn);
+	spin_lock_init(&cache->dirty_tail_lock);
 	mutex_init(&cache->writeback_lock);
 	INIT_DELAYED_WORK(&cache->gc_work, cbd_cache_gc_workfn);
 	INIT_WORK(&cache->clean_work, cbd_cache_clean_workfn);

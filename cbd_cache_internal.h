@@ -253,9 +253,12 @@ enum cbd_cache_state {
  *
  * @bdev_file: backing disk (writeback)
  * @wb_bioset: writeback bios
- * @dirty_tail: oldest kset not written back (writeback only)
+ * @dirty_tail_lock: protects @dirty_tail for readers outside the
+ *	writeback (the writeback, its only writer, reads it without)
+ * @dirty_tail: oldest kset not written back
  * @wb_kset_buf: private copy of the kset the writeback reads
- * @writeback_lock: serialises the writeback work and a drain
+ * @writeback_lock: serialises the writeback work and a drain; held for
+ *	a whole pass, so nothing else may wait for it (stats do not)
  * @writeback_work: writeback
  *
  * @hits: read pieces served from the cache (blkdev instance; shown by the
@@ -311,6 +314,7 @@ struct cbd_cache {
 	/* backend instance */
 	struct file *bdev_file;
 	struct bio_set wb_bioset;
+	spinlock_t dirty_tail_lock;	/* protects dirty_tail, see above */
 	struct cbd_cache_pos dirty_tail;
 	void *wb_kset_buf;
 	struct mutex writeback_lock;	/* serialises writeback runs */

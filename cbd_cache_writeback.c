@@ -187,7 +187,9 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 
 	atomic64_add(*written, &cache->writeback_bytes);
 	*written = 0;
+	spin_lock(&cache->dirty_tail_lock);
 	cache->dirty_tail = *pos;
+	spin_unlock(&cache->dirty_tail_lock);
 	cbd_cache_pos_onmedia_set(cache, &cache->cache_info->dirty_tail_pos, pos);
 	return 0;
 }
@@ -311,30 +313,23 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 	return ret;
 }
 
-/**
- * cbd_cache_dirty_bytes - data in the journal not written back yet
- * @cache: backend instance
- *
- * Only written ksets count: keys still staged by the blkdev are not
- * visible here (a flush writes them).
- *
- * Return: bytes.
- */
-u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
+static void cbd_cache_dirty_tail_get(struct cbd_cache *cache,
+				     struct cbd_cache_pos *pos)
+{
+	spin_lock(&cache->dirty_tail_lock);
+	*pos = cache->dirty_tail;
+	spin_unlock(&cache->dirty_tail_lock);
+}
+
+/* Bytes of the dirty keys in the valid ksets from @pos on. */
+static u64 cbd_cache_dirty_bytes_from(struct cbd_cache *cache,
+				      struct cbd_cache_pos pos, void *buf)
 {
 	struct cbd_cache_kset_onmedia *kset;
-	struct cbd_cache_pos pos;
 	struct cbd_cache_key key;
 	u32 i, hops = 0;
 	u64 bytes = 0;
-	void *buf;
 
-	buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
-	if (!buf)
-		return 0;
-
-	mutex_lock(&cache->writeback_lock);
-	pos = cache->dirty_tail;
 	for (;;) {
 		if (cbd_cache_pos_at_seg_end(&pos)) {
 			if (!cbd_cache_wb_next_seg(cache, &pos, &hops))
@@ -352,8 +347,53 @@ u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
 				bytes += key.len;
 		}
 		cbd_cache_kset_next_pos(kset, &pos);
+		cond_resched();
 	}
-	mutex_unlock(&cache->writeback_lock);
+
+	return bytes;
+}
+
+/* walks of cbd_cache_dirty_bytes() while dirty_tail keeps moving */
+#define CBD_CACHE_DIRTY_WALKS	4
+
+/**
+ * cbd_cache_dirty_bytes - data in the journal not written back yet
+ * @cache: backend instance
+ *
+ * Only written ksets count: keys still staged by the blkdev are not
+ * visible here (a flush writes them).
+ *
+ * The journal is walked from a snapshot of dirty_tail without the
+ * writeback_lock, which a writeback pass holds while it waits for the
+ * backing disk.  So the number is approximate while the writeback runs:
+ * it may include keys written back during the walk, and a walk may stop
+ * early if GC freed and reused a key segment the writeback passed
+ * meanwhile (kset_read() rejects a kset whose seg_gen changed).  A walk
+ * during which dirty_tail moved is done again from the new position, a
+ * few times at most, so that such an early stop does not report a clean
+ * journal.  When the writeback is idle the number is exact.
+ *
+ * Return: bytes.
+ */
+u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
+{
+	struct cbd_cache_pos pos, now;
+	u64 bytes = 0;
+	void *buf;
+	int i;
+
+	buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
+	if (!buf)
+		return 0;
+
+	cbd_cache_dirty_tail_get(cache, &pos);
+	for (i = 0; i < CBD_CACHE_DIRTY_WALKS; i++) {
+		bytes = cbd_cache_dirty_bytes_from(cache, pos, buf);
+		cbd_cache_dirty_tail_get(cache, &now);
+		if (now.seg == pos.seg && now.off == pos.off)
+			break;
+		pos = now;
+	}
 
 	kfree(buf);
 	return bytes;
