@@ -396,6 +396,8 @@ void cbd_cache_key_delete(struct cbd_cache_key *key);
 struct cbd_cache_key *cbd_cache_key_next(struct cbd_cache_key *key);
 struct cbd_cache_key *cbd_cache_key_first_overlap(struct cbd_cache_tree *tree,
 						  u64 off);
+bool cbd_cache_key_insert_splits(struct cbd_cache_tree *tree,
+				 struct cbd_cache_key *key);
 int cbd_cache_key_insert(struct cbd_cache_tree *tree,
 			 struct cbd_cache_key *key,
 			 struct cbd_cache_key **spare);

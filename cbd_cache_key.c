@@ -160,12 +160,43 @@ static void cbd_cache_key_split(struct cbd_cache_tree *tree,
 	cbd_cache_key_link(tree, spare);
 }
 
+/* Inserting [@start, @end) splits @cur, the first key that ends after @start. */
+static bool cbd_cache_key_splits(struct cbd_cache_key *cur, u64 start, u64 end)
+{
+	return cur->off < start && cbd_cache_key_end(cur) > end &&
+	       !(cur->flags & CBD_CACHE_KEY_FLAGS_EMPTY);
+}
+
+/**
+ * cbd_cache_key_insert_splits - inserting @key needs a spare key
+ * @tree: locked tree of @key->off
+ * @key: new key, not linked yet
+ *
+ * While @tree stays locked, cbd_cache_key_insert() of @key needs a spare
+ * only if this returns true: a key found invalid here is still invalid
+ * then (its segment's gen only grows), and one found valid may only turn
+ * invalid (deleted, the spare is not used).
+ *
+ * Return: true if an existing key contains @key and must be split.
+ */
+bool cbd_cache_key_insert_splits(struct cbd_cache_tree *tree,
+				 struct cbd_cache_key *key)
+{
+	struct cbd_cache_key *cur;
+
+	lockdep_assert_held(&tree->lock);
+
+	cur = cbd_cache_key_first_overlap(tree, key->off);
+	return cur && !cbd_cache_key_invalid(cur) &&
+	       cbd_cache_key_splits(cur, key->off, cbd_cache_key_end(key));
+}
+
 /**
  * cbd_cache_key_insert - link a key, the new data winning over the old
  * @tree: locked tree of @key->off
  * @key: new key (its reference goes to the tree)
- * @spare: a preallocated key, used (and set to NULL) if an existing key
- *	must be split in two
+ * @spare: a preallocated key or NULL, used (and set to NULL) if an
+ *	existing key must be split in two (cbd_cache_key_insert_splits())
  *
  * Existing keys overlapping @key are cut or deleted (spec §10.8); an
  * EMPTY placeholder that contains @key is cut back to @key's start (the
@@ -189,8 +220,7 @@ int cbd_cache_key_insert(struct cbd_cache_tree *tree, struct cbd_cache_key *key,
 		if (cbd_cache_key_invalid(cur)) {
 			cbd_cache_key_delete(cur);
 		} else if (cur->off < start) {
-			if (cbd_cache_key_end(cur) > end &&
-			    !(cur->flags & CBD_CACHE_KEY_FLAGS_EMPTY)) {
+			if (cbd_cache_key_splits(cur, start, end)) {
 				if (!*spare)
 					return -ENOMEM;
 				cbd_cache_key_split(tree, cur, start, end, *spare);

@@ -109,20 +109,17 @@ static int cbd_cache_write_piece(struct cbd_cache *cache,
 				 u32 *len, u32 bio_off)
 {
 	struct cbd_cache_tree *tree = cbd_cache_tree_of(cache, off);
-	struct cbd_cache_key *key, *spare;
-	int ret = -ENOMEM;
+	struct cbd_cache_key *key, *spare = NULL;
+	int ret;
 
 	key = cbd_cache_key_alloc(cache, GFP_NOWAIT);
 	if (!key)
 		return -ENOMEM;
-	spare = cbd_cache_key_alloc(cache, GFP_NOWAIT);
-	if (!spare)
-		goto err_put_key;
 
 	ret = cbd_cache_data_alloc(cache, cbd_req->cbdq->index, &key->pos,
 				   &key->seg_gen, len);
 	if (ret)
-		goto err_put_spare;
+		goto err_put_key;
 
 	key->off = off;
 	key->len = *len;
@@ -130,11 +127,23 @@ static int cbd_cache_write_piece(struct cbd_cache *cache,
 	cbd_cache_key_set_crc(key);
 
 	spin_lock(&tree->lock);
+	/*
+	 * A spare only for a write inside an existing key, the rare case:
+	 * allocated before the key is journaled, as the insertion after it
+	 * must not fail.  GFP_NOWAIT does not sleep under the tree lock.
+	 */
+	if (cbd_cache_key_insert_splits(tree, key)) {
+		spare = cbd_cache_key_alloc(cache, GFP_NOWAIT);
+		if (!spare) {
+			ret = -ENOMEM;
+			goto err_unlock;
+		}
+	}
 	ret = cbd_cache_key_append(cache, key);
 	if (!ret)
 		ret = cbd_cache_key_insert(tree, key, &spare);
 	spin_unlock(&tree->lock);
-	/* with a spare, insertion cannot fail */
+	/* with a spare when it is needed, insertion cannot fail */
 	WARN_ON_ONCE(ret == -ENOMEM);
 
 	if (ret) {
@@ -146,8 +155,9 @@ static int cbd_cache_write_piece(struct cbd_cache *cache,
 		cbd_cache_key_put(spare);
 	return ret;
 
-err_put_spare:
-	cbd_cache_key_put(spare);
+err_unlock:
+	spin_unlock(&tree->lock);
+	cbd_cache_seg_put(key->pos.seg);
 err_put_key:
 	cbd_cache_key_put(key);
 	return ret;
