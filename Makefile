@@ -97,6 +97,7 @@ test-debug: setup
 		{ echo "no kernel in $(CBD_DEBUG_CACHE): run 'make debug-kernel'"; exit 1; }
 	CBD_CACHE=$(CBD_DEBUG_CACHE) PMEM=$${PMEM:-nvdimm} \
 		TEST_TIMEOUT=$${TEST_TIMEOUT:-900} \
+		MULTI_TEST_TIMEOUT=$${MULTI_TEST_TIMEOUT:-1800} \
 		$(SELFTESTS)/run_vm_tests.sh $(DEBUG_TESTS)
 
 .PHONY: all modules clean checkpatch setup demo test test-multihost bench bench-cache \
