@@ -121,7 +121,7 @@ static int cbd_cache_ksets_init(struct cbd_cache *cache)
  * stuck).
  */
 static const char *cbd_cache_close_give_up(struct cbd_cache *cache, long ret,
-					    unsigned long last_progress)
+					   unsigned long last_progress)
 {
 	struct cbd_backend_info *info = container_of(cache->cache_info,
 						     struct cbd_backend_info,
