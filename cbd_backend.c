@@ -11,7 +11,6 @@
  * re-attached backend take over the channels of a dead predecessor.
  */
 
-#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/delay.h>
@@ -593,36 +592,34 @@ static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
 static void cbd_backend_clear_dead_blkdevs(struct cbd_backend *cbdb)
 {
 	struct cbd_transport *cbdt = cbdb->cbdt;
-	unsigned long *dead;
+	bool any = false;
 	u64 *seen;
 	u32 id;
 
 	if (!le32_to_cpu(READ_ONCE(cbdb->backend_info->blkdev_count)))
 		return;
 
+	/* seen[id]: heartbeat of a dead blkdev of ours, 0 for all others */
 	seen = kcalloc(cbdt->blkdev_num, sizeof(*seen), GFP_KERNEL);
-	dead = bitmap_zalloc(cbdt->blkdev_num, GFP_KERNEL);
-	if (!seen || !dead)
-		goto out_free;
+	if (!seen)
+		return;
 
 	for (id = 0; id < cbdt->blkdev_num; id++) {
 		seen[id] = cbd_backend_dead_blkdev_ts(cbdb, id);
-		if (seen[id])
-			__set_bit(id, dead);
+		any |= seen[id] != 0;
 	}
-	if (bitmap_empty(dead, cbdt->blkdev_num))
+	if (!any)
 		goto out_free;
 
 	msleep(1000);
-	for_each_set_bit(id, dead, cbdt->blkdev_num) {
-		if (cbd_backend_dead_blkdev_ts(cbdb, id) != seen[id])
+	for (id = 0; id < cbdt->blkdev_num; id++) {
+		if (!seen[id] || cbd_backend_dead_blkdev_ts(cbdb, id) != seen[id])
 			continue;
 		cbdb_info(cbdb, "releasing dead blkdev%u\n", id);
 		cbd_blkdev_clear(cbdt, id);
 	}
 
 out_free:
-	bitmap_free(dead);
 	kfree(seen);
 }
 

@@ -562,10 +562,15 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 {
 	struct cbd_cache *cache = cbd_cache_dev_cache(dev);
 	struct cbd_cache_info *info = cache->cache_info;
-	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0;
+	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0, dirty;
 	struct cbd_cache_pos_onmedia key_tail, dirty_tail;
 	struct cbd_transport *cbdt = cache->cbdt;
 	struct cbd_blkdev *blkdev;
+	int ret;
+
+	ret = cbd_cache_dirty_bytes(cache, &dirty);
+	if (ret)
+		return ret;
 
 	/*
 	 * The read counters are the blkdev instance's, in this host's
@@ -593,8 +598,7 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  "writeback_pos: %u:%u\ngc_pos: %u:%u\n",
 			  le32_to_cpu(info->n_segs), le32_to_cpu(info->used_segs),
 			  le16_to_cpu(info->gc_percent),
-			  hits, misses, hit_bytes, miss_bytes,
-			  cbd_cache_dirty_bytes(cache),
+			  hits, misses, hit_bytes, miss_bytes, dirty,
 			  atomic64_read(&cache->writeback_bytes),
 			  le32_to_cpu(dirty_tail.cache_seg_id),
 			  le32_to_cpu(dirty_tail.seg_off),

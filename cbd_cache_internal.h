@@ -432,7 +432,7 @@ int cbd_cache_writeback_init(struct cbd_cache *cache);
 void cbd_cache_writeback_exit(struct cbd_cache *cache);
 void cbd_cache_writeback_workfn(struct work_struct *work);
 void cbd_cache_writeback_kick(struct cbd_cache *cache);
-u64 cbd_cache_dirty_bytes(struct cbd_cache *cache);
+int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes);
 
 /* cbd_cache_gc.c */
 void cbd_cache_gc_workfn(struct work_struct *work);

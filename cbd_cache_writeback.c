@@ -359,6 +359,7 @@ static u64 cbd_cache_dirty_bytes_from(struct cbd_cache *cache,
 /**
  * cbd_cache_dirty_bytes - data in the journal not written back yet
  * @cache: backend instance
+ * @bytes: where to put the result
  *
  * Only written ksets count: keys still staged by the blkdev are not
  * visible here (a flush writes them).
@@ -373,22 +374,21 @@ static u64 cbd_cache_dirty_bytes_from(struct cbd_cache *cache,
  * few times at most, so that such an early stop does not report a clean
  * journal.  When the writeback is idle the number is exact.
  *
- * Return: bytes.
+ * Return: 0 with the bytes in @bytes, or -ENOMEM (not reported as clean).
  */
-u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
+int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes)
 {
 	struct cbd_cache_pos pos, now;
-	u64 bytes = 0;
 	void *buf;
 	int i;
 
 	buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
 	if (!buf)
-		return 0;
+		return -ENOMEM;
 
 	cbd_cache_dirty_tail_get(cache, &pos);
 	for (i = 0; i < CBD_CACHE_DIRTY_WALKS; i++) {
-		bytes = cbd_cache_dirty_bytes_from(cache, pos, buf);
+		*bytes = cbd_cache_dirty_bytes_from(cache, pos, buf);
 		cbd_cache_dirty_tail_get(cache, &now);
 		if (now.seg == pos.seg && now.off == pos.off)
 			break;
@@ -396,7 +396,7 @@ u64 cbd_cache_dirty_bytes(struct cbd_cache *cache)
 	}
 
 	kfree(buf);
-	return bytes;
+	return 0;
 }
 
 /**

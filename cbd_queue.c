@@ -570,9 +570,11 @@ again:
 }
 
 /*
- * Reap in the doorbell's context.  Not with a cache: the end_req of its
- * child requests takes locks that are not irq-safe, so the completion
- * work ends those.  False if the work has to do (the rest of) it.
+ * Reap in the doorbell's context.  Not with a cache: its child requests
+ * were ended by the completion work when their end_req took locks that
+ * are not irq-safe.  cbd_cache_miss_end() is irq-safe now (it queues a
+ * work item), but reaping cached blkdevs inline is not tested yet.  False
+ * if the work has to do (the rest of) it.
  */
 static bool cbd_queue_reap_now(struct cbd_queue *cbdq)
 {
