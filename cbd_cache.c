@@ -222,7 +222,7 @@ static void cbd_cache_free(struct cbd_cache *cache)
 }
 
 /**
- * cbd_cache_kick_local_writeback - a kset was written: write it back now
+ * cbd_cache_kick_local_writeback - a kset was written: tell the writeback
  * @cache: blkdev instance whose backend runs on this host
  *
  * The backend instance is found by id under the transport lock each

@@ -40,6 +40,11 @@
 
 /* idle period of the writeback and GC works */
 #define CBD_CACHE_WORK_INTERVAL		HZ
+/*
+ * Below its watermark the writeback waits until no kset has been written
+ * for this long (see cbd_cache_writeback_due()).
+ */
+#define CBD_CACHE_WB_IDLE		HZ
 /* a staged kset is written at the latest this long after its first key */
 #define CBD_KSET_FLUSH_INTERVAL		HZ
 
@@ -260,6 +265,9 @@ enum cbd_cache_state {
  * @writeback_lock: serialises the writeback work and a drain; held for
  *	a whole pass, so nothing else may wait for it (stats do not)
  * @writeback_work: writeback
+ * @wb_activity: jiffies when the journal was last seen growing (a local
+ *	kset written, or used_segs changing)
+ * @wb_used_seen: used_segs at the last check (writeback work only)
  *
  * @hits: read pieces served from the cache (blkdev instance; shown by the
  *	backend instance of the same host, see stats_show())
@@ -319,6 +327,8 @@ struct cbd_cache {
 	void *wb_kset_buf;
 	struct mutex writeback_lock;	/* serialises writeback runs */
 	struct delayed_work writeback_work;
+	unsigned long wb_activity;
+	u32 wb_used_seen;
 
 	atomic64_t hits;
 	atomic64_t misses;

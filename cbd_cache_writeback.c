@@ -264,30 +264,84 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 	return ret;
 }
 
+/*
+ * Writeback pacing.  Writing back while the blkdev writes takes CPU and
+ * disk time from it, and a block rewritten soon is written back twice.
+ * So, like dm-writecache below its high watermark and bcache below
+ * writeback_percent, the writeback holds back while the journal grows and
+ * at most half of gc_percent of the cache is used: it runs once no kset
+ * has been written for CBD_CACHE_WB_IDLE, and at once above that
+ * watermark, early enough for GC (which starts at gc_percent) to find
+ * written-back segments to free.  gc_percent 0 makes it run all the time.
+ */
+static u32 cbd_cache_used_segs(struct cbd_cache *cache)
+{
+	/* on media, written by the blkdev's host: clamp it */
+	return min(le32_to_cpu(READ_ONCE(cache->cache_info->used_segs)),
+		   cache->n_segs);
+}
+
+static bool cbd_cache_writeback_over_watermark(struct cbd_cache *cache, u32 used)
+{
+	u32 gc_percent = le16_to_cpu(READ_ONCE(cache->cache_info->gc_percent));
+
+	gc_percent = min_t(u32, gc_percent, CBD_CACHE_GC_PERCENT_MAX);
+	return (u64)used * 200 > (u64)cache->n_segs * gc_percent;
+}
+
+static bool cbd_cache_writeback_due(struct cbd_cache *cache)
+{
+	u32 used = cbd_cache_used_segs(cache);
+
+	/* a blkdev on another host does not kick: used_segs shows it busy */
+	if (used != cache->wb_used_seen) {
+		cache->wb_used_seen = used;
+		WRITE_ONCE(cache->wb_activity, jiffies);
+	}
+	if (cbd_cache_writeback_over_watermark(cache, used))
+		return true;
+
+	return time_after_eq(jiffies, READ_ONCE(cache->wb_activity) + CBD_CACHE_WB_IDLE);
+}
+
 void cbd_cache_writeback_workfn(struct work_struct *work)
 {
 	struct cbd_cache *cache = container_of(to_delayed_work(work),
 					       struct cbd_cache, writeback_work);
+	unsigned long delay = CBD_CACHE_WORK_INTERVAL;
 	int ret;
 
-	mutex_lock(&cache->writeback_lock);
-	ret = cbd_cache_writeback_run(cache);
-	mutex_unlock(&cache->writeback_lock);
-	if (ret)
-		cbd_cache_err_ratelimited(cache, "writeback failed: %d, retrying\n", ret);
+	if (cbd_cache_writeback_due(cache)) {
+		mutex_lock(&cache->writeback_lock);
+		ret = cbd_cache_writeback_run(cache);
+		mutex_unlock(&cache->writeback_lock);
+		if (ret)
+			cbd_cache_err_ratelimited(cache, "writeback failed: %d, retrying\n",
+						  ret);
+	} else {
+		/* look again soon: the journal may go idle */
+		delay = CBD_CACHE_WB_IDLE / 4 + 1;
+	}
 
 	if (!cbd_cache_stopping(cache))
-		queue_delayed_work(cache->wq, &cache->writeback_work,
-				   CBD_CACHE_WORK_INTERVAL);
+		queue_delayed_work(cache->wq, &cache->writeback_work, delay);
 }
 
 /**
- * cbd_cache_writeback_kick - run the writeback now
+ * cbd_cache_writeback_kick - a kset was written to the journal
  * @cache: backend instance
+ *
+ * Writes back at once if the cache is above the writeback watermark;
+ * else the writeback waits until the journal has been idle for
+ * CBD_CACHE_WB_IDLE.  Any context.
  */
 void cbd_cache_writeback_kick(struct cbd_cache *cache)
 {
-	if (!cbd_cache_stopping(cache))
+	if (cbd_cache_stopping(cache))
+		return;
+
+	WRITE_ONCE(cache->wb_activity, jiffies);
+	if (cbd_cache_writeback_over_watermark(cache, cbd_cache_used_segs(cache)))
 		mod_delayed_work(cache->wq, &cache->writeback_work, 0);
 }
 
@@ -414,6 +468,8 @@ int cbd_cache_writeback_init(struct cbd_cache *cache)
 		cbd_cache_err(cache, "invalid dirty_tail on media\n");
 		return -EINVAL;
 	}
+	cache->wb_activity = jiffies;
+	cache->wb_used_seen = cbd_cache_used_segs(cache);
 
 	cache->wb_kset_buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
 	if (!cache->wb_kset_buf)
