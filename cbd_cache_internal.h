@@ -406,6 +406,10 @@ void cbd_cache_key_delete(struct cbd_cache_key *key);
 struct cbd_cache_key *cbd_cache_key_next(struct cbd_cache_key *key);
 struct cbd_cache_key *cbd_cache_key_first_overlap(struct cbd_cache_tree *tree,
 						  u64 off);
+struct cbd_cache_key *cbd_cache_key_reusable(struct cbd_cache_tree *tree,
+					     u64 off, u32 len);
+void cbd_cache_key_take_over(struct cbd_cache_key *key,
+			     const struct cbd_cache_key *new);
 bool cbd_cache_key_insert_splits(struct cbd_cache_tree *tree,
 				 struct cbd_cache_key *key);
 int cbd_cache_key_insert(struct cbd_cache_tree *tree,

@@ -168,6 +168,50 @@ static bool cbd_cache_key_splits(struct cbd_cache_key *cur, u64 start, u64 end)
 }
 
 /**
+ * cbd_cache_key_reusable - the key a write can take over in place
+ * @tree: locked tree of @off
+ * @off: start of the write
+ * @len: its length
+ *
+ * Keys never overlap, so a key of exactly the write's range is the only
+ * one it overlaps.  Not a placeholder (a miss read fills it in) and not a
+ * key somebody else holds a reference on.
+ *
+ * Return: the key, or NULL.
+ */
+struct cbd_cache_key *cbd_cache_key_reusable(struct cbd_cache_tree *tree,
+					     u64 off, u32 len)
+{
+	struct cbd_cache_key *cur;
+
+	lockdep_assert_held(&tree->lock);
+
+	cur = cbd_cache_key_first_overlap(tree, off);
+	if (!cur || cur->off != off || cur->len != len ||
+	    (cur->flags & CBD_CACHE_KEY_FLAGS_EMPTY) ||
+	    kref_read(&cur->ref) != 1)
+		return NULL;
+
+	return cur;
+}
+
+/**
+ * cbd_cache_key_take_over - give a key the data of a new write
+ * @key: key of the same range (linked, tree locked), or not linked yet
+ * @new: the write's data in the cache
+ */
+void cbd_cache_key_take_over(struct cbd_cache_key *key,
+			     const struct cbd_cache_key *new)
+{
+	key->off = new->off;
+	key->len = new->len;
+	key->flags = new->flags;
+	key->pos = new->pos;
+	key->seg_gen = new->seg_gen;
+	key->data_crc = new->data_crc;
+}
+
+/**
  * cbd_cache_key_insert_splits - inserting @key needs a spare key
  * @tree: locked tree of @key->off
  * @key: new key, not linked yet
@@ -521,7 +565,8 @@ int cbd_cache_key_append(struct cbd_cache *cache, struct cbd_cache_key *key)
 	onmedia->key_num = cpu_to_le32(++key_num);
 	if (key_num == CBD_KSET_KEYS_MAX)
 		cbd_cache_kset_close(cache, kset);
-	if (le32_to_cpu(onmedia->key_num))
+	/* the first key of a kset starts its timer (a no-op while pending) */
+	else if (key_num == 1)
 		queue_delayed_work(cache->wq, &kset->flush_work,
 				   CBD_KSET_FLUSH_INTERVAL);
 out:

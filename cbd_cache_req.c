@@ -104,62 +104,92 @@ static void cbd_cache_key_set_crc(struct cbd_cache_key *key)
 
 /* write */
 
-static int cbd_cache_write_piece(struct cbd_cache *cache,
-				 struct cbd_request *cbd_req, u64 off,
-				 u32 *len, u32 bio_off)
+/*
+ * Journal @new and put it in the index, under the tree lock.  A write
+ * that covers exactly one existing key, the common case of rewrites at
+ * one block size, takes that key over in place: no allocation, no free,
+ * no rebalancing of the tree.
+ */
+static int cbd_cache_write_index(struct cbd_cache *cache,
+				 struct cbd_cache_tree *tree,
+				 struct cbd_cache_key *new)
 {
-	struct cbd_cache_tree *tree = cbd_cache_tree_of(cache, off);
 	struct cbd_cache_key *key, *spare = NULL;
 	int ret;
 
+	lockdep_assert_held(&tree->lock);
+
+	key = cbd_cache_key_reusable(tree, new->off, new->len);
+	if (key) {
+		ret = cbd_cache_key_append(cache, new);
+		if (!ret)
+			cbd_cache_key_take_over(key, new);
+		return ret;
+	}
+
+	/* GFP_NOWAIT does not sleep under the tree lock */
 	key = cbd_cache_key_alloc(cache, GFP_NOWAIT);
 	if (!key)
 		return -ENOMEM;
+	cbd_cache_key_take_over(key, new);
 
-	ret = cbd_cache_data_alloc(cache, cbd_req->cbdq->index, &key->pos,
-				   &key->seg_gen, len);
-	if (ret)
-		goto err_put_key;
-
-	key->off = off;
-	key->len = *len;
-	cbd_cache_copy_from_bio(&key->pos, key->len, cbd_req->bio, bio_off);
-	cbd_cache_key_set_crc(key);
-
-	spin_lock(&tree->lock);
 	/*
 	 * A spare only for a write inside an existing key, the rare case:
 	 * allocated before the key is journaled, as the insertion after it
-	 * must not fail.  GFP_NOWAIT does not sleep under the tree lock.
+	 * must not fail.
 	 */
 	if (cbd_cache_key_insert_splits(tree, key)) {
 		spare = cbd_cache_key_alloc(cache, GFP_NOWAIT);
 		if (!spare) {
 			ret = -ENOMEM;
-			goto err_unlock;
+			goto out_put_key;
 		}
 	}
 	ret = cbd_cache_key_append(cache, key);
-	if (!ret)
-		ret = cbd_cache_key_insert(tree, key, &spare);
-	spin_unlock(&tree->lock);
-	/* with a spare when it is needed, insertion cannot fail */
-	WARN_ON_ONCE(ret == -ENOMEM);
+	if (ret)
+		goto out_put_spare;
 
-	if (ret) {
-		/* not journaled: give the segment reference back */
-		cbd_cache_seg_put(key->pos.seg);
-		cbd_cache_key_put(key);
-	}
+	ret = cbd_cache_key_insert(tree, key, &spare);
+	/* with a spare when it is needed, insertion cannot fail */
+	WARN_ON_ONCE(ret);
+	if (ret)
+		goto out_put_spare;
 	if (spare)
 		cbd_cache_key_put(spare);
-	return ret;
+	return 0;
 
-err_unlock:
-	spin_unlock(&tree->lock);
-	cbd_cache_seg_put(key->pos.seg);
-err_put_key:
+out_put_spare:
+	if (spare)
+		cbd_cache_key_put(spare);
+out_put_key:
 	cbd_cache_key_put(key);
+	return ret;
+}
+
+static int cbd_cache_write_piece(struct cbd_cache *cache,
+				 struct cbd_request *cbd_req, u64 off,
+				 u32 *len, u32 bio_off)
+{
+	struct cbd_cache_tree *tree = cbd_cache_tree_of(cache, off);
+	struct cbd_cache_key new = { .cache = cache, .off = off };
+	int ret;
+
+	ret = cbd_cache_data_alloc(cache, cbd_req->cbdq->index, &new.pos,
+				   &new.seg_gen, len);
+	if (ret)
+		return ret;
+
+	new.len = *len;
+	cbd_cache_copy_from_bio(&new.pos, new.len, cbd_req->bio, bio_off);
+	cbd_cache_key_set_crc(&new);
+
+	spin_lock(&tree->lock);
+	ret = cbd_cache_write_index(cache, tree, &new);
+	spin_unlock(&tree->lock);
+
+	/* not journaled: give the segment reference back */
+	if (ret)
+		cbd_cache_seg_put(new.pos.seg);
 	return ret;
 }
 
