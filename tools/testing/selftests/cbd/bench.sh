@@ -6,8 +6,8 @@
 # iodepth 1 and 16 on /dev/cbd0 (no cache), the disk, a loop device
 # (--direct-io=on) and nbd over loopback, interleaved over several rounds.
 #
-# "make bench-cache" (BENCH=cache): the same VM with a 2G NVDIMM, a second
-# one (PMEM2_SIZE=3200M) and a 4G disk runs bench_cache_guest.sh: fio 4K
+# "make bench-cache" (BENCH=cache): the same VM with a 4G NVDIMM, a second
+# one (PMEM2_SIZE=7296M) and a 4G disk runs bench_cache_guest.sh: fio 4K
 # randwrite/randread at iodepth 1 with 1 and 2 jobs on a cached cbd, cbd
 # without cache, raw pmem, dm-writecache and bcache, over dm-delay (1 ms)
 # backing devices; see bench_cache_guest.sh.
@@ -48,13 +48,13 @@ paths)
 cache)
 	GUEST=bench_cache_guest.sh
 	DISKS=${DISKS:-4G}
-	# the transport with a 1536 MiB cache; the two other caches of the
+	# the transport with a 3584 MiB cache; the two other caches of the
 	# same size and the raw range on the second pmem
-	PMEM_SIZE=${PMEM_SIZE:-2G}
-	PMEM2_SIZE=${PMEM2_SIZE:-3200M}
-	vars="BENCH_CACHE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_RW BENCH_DRAIN"
+	PMEM_SIZE=${PMEM_SIZE:-4G}
+	PMEM2_SIZE=${PMEM2_SIZE:-7296M}
+	vars="BENCH_CACHE_MIB BENCH_WRITE_MIB BENCH_WSET_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_RW BENCH_DRAIN"
 	# 5 configurations x 4 workloads per round; warm-up, drain, setup
-	jobs=20 job_extra=30
+	jobs=20 job_extra=40
 	;;
 *)
 	echo "bench.sh: BENCH must be paths or cache (got '$BENCH')" >&2

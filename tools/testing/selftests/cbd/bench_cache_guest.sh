@@ -28,14 +28,18 @@
 # Working set: every job uses the first $BENCH_WSET_MIB MiB of its device
 # (raw: of its range), which fits in each cache many times over.  cbd's
 # cache is a log, though: every write takes new room, so what has to fit
-# is the bytes a job writes (IOPS x seconds x 4 KiB; 25k IOPS for 12 s is
-# 1.2 GB).  So that the random writes measure the write path, not GC or a
-# full cache: before every job (whatever its configuration) cbd's
-# writeback is drained (sync; dirty_bytes == 0), so that no writeback of
-# an earlier job runs during it; before a cbdc job GC empties the cache
-# (gc_percent 0 until used_segs stops falling), then gc_percent is 90
-# for the job: GC runs only if the job fills 90 % of the cache.  The
-# used_segs column shows start-max/segments of each cbdc job.
+# is the bytes a job writes, and a 4 KiB write job at 40k IOPS writes
+# 160 MB/s.  A random write job therefore stops after $BENCH_WRITE_MIB
+# MiB in all (default 40 % of the cache, split between the jobs; the
+# ramp counts) or after the runtime, whichever comes first, in every
+# configuration alike: the IOPS are those of a cache that has room, the
+# case a write-back cache is sized for.  40 % stays below the point where
+# cbd's writeback starts under load (half of gc_percent, 45 % here).
+# Before every job (whatever its configuration) cbd's writeback is
+# drained (sync; dirty_bytes == 0), so that no writeback of an earlier
+# job runs during it; before a cbdc job GC empties the cache (gc_percent
+# 0 until used_segs stops falling), then gc_percent is 90 for the job.
+# The used_segs column shows start-max/segments of each cbdc job.
 # dm-writecache overwrites in place (64 MiB of blocks, far below its 50 %
 # high watermark: no writeback); bcache gets writeback_percent 40, so
 # that the 64 MiB it holds dirty stay below its writeback target.
@@ -58,8 +62,8 @@
 # polls (cond_resched loop) while any bio is delayed, so every
 # configuration that has backing I/O in flight keeps one vCPU busy.
 #
-# BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=1536,
-# BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
+# BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=3584,
+# BENCH_WRITE_MIB=(40 % of the cache), BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
 # BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces),
 # BENCH_RW=randwrite,randread, BENCH_DRAIN=1 (0: neither drain nor empty
 # cbd's cache between jobs; for experiments with a backing disk too slow
@@ -74,7 +78,8 @@
 RUNTIME=${BENCH_RUNTIME:-10}
 RAMP=${BENCH_RAMP:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
-CACHE_MIB=${BENCH_CACHE_MIB:-1536}
+CACHE_MIB=${BENCH_CACHE_MIB:-3584}
+WRITE_MIB=${BENCH_WRITE_MIB:-$((CACHE_MIB * 40 / 100))}
 WSET_MIB=${BENCH_WSET_MIB:-64}
 DELAY_MS=${BENCH_DELAY_MS:-1}
 BS=${BENCH_BS:-4k}
@@ -291,7 +296,7 @@ fio_on() {
 # job CONFIG WORKLOAD ROUND: one fio run, one line in $RES.
 job() {
 	local c=$1 wl=$2 round=$3 rw nj out nums b0 t0 b1 t1 h0 h1 drain sampler=
-	local used=-
+	local used=- limit
 	rw=${wl%-j*} nj=${wl#*-j}
 	drain=$(drain_cbdc)
 	[ "$c" != cbdc ] || [ "$DRAIN" = 0 ] || empty_cbdc
@@ -309,10 +314,16 @@ job() {
 		sample_cbdc &
 		sampler=$!
 	fi
+	# writes: at most WRITE_MIB in all (see the top), reads: time based
+	if [ "$rw" = randread ]; then
+		limit=(--time_based)
+	else
+		limit=(--io_size="$((WRITE_MIB / nj))M")
+	fi
 	read -r b0 t0 <<<"$(cpu_ticks)"
 	out=$(fio_on "$c" --name="$c-$wl" --rw="$rw" --bs="$BS" --iodepth=1 \
 		--numjobs="$nj" --group_reporting --runtime="$RUNTIME" \
-		--ramp_time="$RAMP" --time_based --randrepeat=0 --norandommap \
+		--ramp_time="$RAMP" "${limit[@]}" --randrepeat=0 --norandommap \
 		--lat_percentiles=1 --clat_percentiles=0 --percentile_list=50:99:99.9) ||
 		{ say "fio $c $wl failed: $(tail -1 <<<"$out")"; [ -z "$sampler" ] || kill "$sampler"; return 1; }
 	read -r b1 t1 <<<"$(cpu_ticks)"
@@ -347,7 +358,7 @@ verdict() {
 report() {
 	local wl c iops lo hi nj r
 	echo "#"
-	echo "# $BS random I/O, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) per job, $ROUNDS rounds,"
+	echo "# $BS random I/O, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) per job (writes: or $WRITE_MIB MiB), $ROUNDS rounds,"
 	echo "# working set ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB, backing disks dm-delay ${DELAY_MS} ms;"
 	echo "# median of the rounds (IOPS min-max in brackets), mean, p50/p99/p99.9 = fio total latency (submit to completion),"
 	echo "# hit% = read hits the cache counted during the job (median)"
@@ -401,7 +412,8 @@ say "disk: $CBD_DISK ($(mib "$CBD_DISK") MiB); pmem: $CBD_PMEM ($(mib "$CBD_PMEM
 say "layout: the cbd transport needs all of $CBD_PMEM, so dm-writecache, bcache and raw use $PMEM2, a pmem of the same kind;"
 say "  all configurations are set up side by side and interleaved job by job, nothing is re-registered between jobs"
 say "working set: ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB each;"
-say "  randwrite: cbd's log must hold all a job writes: its writeback is drained before every job, its cache emptied"
+say "  randwrite: cbd's log must hold all a job writes: a write job stops after $WRITE_MIB MiB (all configurations);"
+say "  cbd's writeback is drained before every job, its cache emptied"
 say "  before each cbdc job and gc_percent 90 during it (used_segs start-max below); dm-writecache and bcache hold"
 say "  the ${WSET_MIB} MiB below their writeback thresholds"
 say "  randread: warm, the ${WSET_MIB} MiB are written just before each randread job, so reads are cache hits (hits% below)"
