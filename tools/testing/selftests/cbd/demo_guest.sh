@@ -5,16 +5,13 @@
 # machine with CBD_PMEM= and CBD_DISK= set):
 #
 #   pmem -> backing disk -> load cbd -> register the pmem as transport0 ->
-#   backend-start on the backing disk (with a pmem cache if the driver has
-#   one) -> dev-start -> /dev/cbd0 -> mkfs.ext4 -> mount -> fio with
+#   backend-start on the backing disk with a pmem cache -> dev-start -> /dev/cbd0 -> mkfs.ext4 -> mount -> fio with
 #   verification -> remount check -> summary -> teardown
 #
 # On QEMU-emulated CXL the backend runs on a buffered loop device over the
 # virtio disk (cbd_setup_disks in cbd_lib.sh: QEMU cannot DMA into emulated
-# CXL memory).  The cache (issue 4) is used when backend-start accepts
-# cache_size=; while the driver answers EOPNOTSUPP the demo says so and
-# goes on without it.  Any other failure, including in the teardown, makes
-# the demo fail (exit 1).
+# CXL memory).  Any failure, including in the teardown, makes the demo
+# fail (exit 1).
 #
 # DEMO_FIO_RUNTIME=20 (seconds), DEMO_CACHE_MIB=256 (cache size).
 
