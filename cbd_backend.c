@@ -564,7 +564,8 @@ static int cbd_backend_mark_removing(struct cbd_backend *cbdb)
 
 /*
  * Is the blkdev in slot @id attached to @cbdb and dead?  Returns its
- * heartbeat then (never 0), else 0.
+ * heartbeat then, else 0.  A heartbeat of 0 (a claim whose first beat is
+ * not written yet) counts as not dead.
  */
 static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
 {

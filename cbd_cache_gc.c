@@ -20,7 +20,7 @@
 
 static bool cbd_cache_need_gc(struct cbd_cache *cache)
 {
-	u32 gc_percent = le16_to_cpu(READ_ONCE(cache->cache_info->gc_percent));
+	u32 gc_percent = cbd_cache_gc_percent(cache);
 	u32 used;
 
 	if (atomic_read(&cache->space_wanted))

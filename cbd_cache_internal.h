@@ -373,6 +373,20 @@ static inline void *cbd_cache_pos_addr(struct cbd_cache_pos *pos)
 	return pos->seg->segment.data + pos->off;
 }
 
+static inline bool cbd_cache_pos_equal(const struct cbd_cache_pos *a,
+				       const struct cbd_cache_pos *b)
+{
+	return a->seg == b->seg && a->off == b->off;
+}
+
+/* gc_percent as GC and the writeback use it: on media, so bounded here */
+static inline u32 cbd_cache_gc_percent(struct cbd_cache *cache)
+{
+	u32 gc_percent = le16_to_cpu(READ_ONCE(cache->cache_info->gc_percent));
+
+	return min_t(u32, gc_percent, CBD_CACHE_GC_PERCENT_MAX);
+}
+
 /* cbd_cache_segment.c */
 int cbd_cache_segments_init(struct cbd_cache *cache, bool alloc);
 void cbd_cache_segments_exit(struct cbd_cache *cache);

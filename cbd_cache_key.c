@@ -175,7 +175,9 @@ static bool cbd_cache_key_splits(struct cbd_cache_key *cur, u64 start, u64 end)
  *
  * Keys never overlap, so a key of exactly the write's range is the only
  * one it overlaps.  Not a placeholder (a miss read fills it in) and not a
- * key somebody else holds a reference on.
+ * key somebody else holds a reference on: references beyond the tree's
+ * are only taken under the tree lock (a miss read's placeholder), so a
+ * count of 1 seen here stays 1 while the lock is held.
  *
  * Return: the key, or NULL.
  */

@@ -109,6 +109,10 @@ static void cbd_cache_key_set_crc(struct cbd_cache_key *key)
  * that covers exactly one existing key, the common case of rewrites at
  * one block size, takes that key over in place: no allocation, no free,
  * no rebalancing of the tree.
+ *
+ * Return: 0; -EBUSY or -ENOMEM if nothing was journaled (the caller gives
+ * the segment reference of @new back); -EIO if the key was journaled but
+ * could not be indexed, a bug (the journal keeps the reference).
  */
 static int cbd_cache_write_index(struct cbd_cache *cache,
 				 struct cbd_cache_tree *tree,
@@ -149,20 +153,17 @@ static int cbd_cache_write_index(struct cbd_cache *cache,
 	if (ret)
 		goto out_put_spare;
 
-	ret = cbd_cache_key_insert(tree, key, &spare);
 	/* with a spare when it is needed, insertion cannot fail */
-	WARN_ON_ONCE(ret);
-	if (ret)
-		goto out_put_spare;
-	if (spare)
-		cbd_cache_key_put(spare);
-	return 0;
-
+	if (WARN_ON_ONCE(cbd_cache_key_insert(tree, key, &spare)))
+		ret = -EIO;
+	else
+		key = NULL;	/* the tree's now */
 out_put_spare:
 	if (spare)
 		cbd_cache_key_put(spare);
 out_put_key:
-	cbd_cache_key_put(key);
+	if (key)
+		cbd_cache_key_put(key);
 	return ret;
 }
 
@@ -188,7 +189,7 @@ static int cbd_cache_write_piece(struct cbd_cache *cache,
 	spin_unlock(&tree->lock);
 
 	/* not journaled: give the segment reference back */
-	if (ret)
+	if (ret && ret != -EIO)
 		cbd_cache_seg_put(new.pos.seg);
 	return ret;
 }

@@ -257,7 +257,7 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 		cond_resched();
 	}
 
-	if (!ret && (pos.seg != cache->dirty_tail.seg || pos.off != cache->dirty_tail.off))
+	if (!ret && !cbd_cache_pos_equal(&pos, &cache->dirty_tail))
 		ret = cbd_cache_wb_commit(cache, &pos, &written);
 
 	kfree(batch);
@@ -283,10 +283,7 @@ static u32 cbd_cache_used_segs(struct cbd_cache *cache)
 
 static bool cbd_cache_writeback_over_watermark(struct cbd_cache *cache, u32 used)
 {
-	u32 gc_percent = le16_to_cpu(READ_ONCE(cache->cache_info->gc_percent));
-
-	gc_percent = min_t(u32, gc_percent, CBD_CACHE_GC_PERCENT_MAX);
-	return (u64)used * 200 > (u64)cache->n_segs * gc_percent;
+	return (u64)used * 200 > (u64)cache->n_segs * cbd_cache_gc_percent(cache);
 }
 
 static bool cbd_cache_writeback_due(struct cbd_cache *cache)
@@ -444,7 +441,7 @@ int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes)
 	for (i = 0; i < CBD_CACHE_DIRTY_WALKS; i++) {
 		*bytes = cbd_cache_dirty_bytes_from(cache, pos, buf);
 		cbd_cache_dirty_tail_get(cache, &now);
-		if (now.seg == pos.seg && now.off == pos.off)
+		if (cbd_cache_pos_equal(&now, &pos))
 			break;
 		pos = now;
 	}
