@@ -44,20 +44,17 @@ SRC=$DEBUG_CACHE/linux-source-6.12
 OBJ=$DEBUG_CACHE/build
 LOCALVERSION=-cbd-debug
 
+# shellcheck source=kernel_src_lib.sh
+. "$(dirname "$0")/kernel_src_lib.sh"
+
 log() { printf 'debug-kernel: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
 [ -f "$SRC_TAR" ] || die "$SRC_TAR missing: run 'make setup' (package linux-source-6.12)"
 mkdir -p "$DEBUG_CACHE"
 
-if [ ! -f "$SRC/.cbd-unpacked" ]; then
-	log "unpacking $SRC_TAR into $DEBUG_CACHE (once)"
-	rm -rf "$SRC" "$SRC.tmp"
-	mkdir -p "$SRC.tmp"
-	tar -xf "$SRC_TAR" -C "$SRC.tmp" --strip-components=1
-	mv "$SRC.tmp" "$SRC"
-	touch "$SRC/.cbd-unpacked"
-fi
+[ -f "$SRC/.cbd-unpacked" ] || log "unpacking $SRC_TAR into $DEBUG_CACHE (once)"
+cbd_unpack_kernel_source "$SRC_TAR" "$SRC" || die "unpacking $SRC_TAR"
 
 kmake() { nice -n 19 make -C "$SRC" O="$OBJ" "$@"; }
 

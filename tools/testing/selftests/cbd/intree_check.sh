@@ -22,20 +22,17 @@ TREE=$CBD_CACHE/linux-source-6.12
 JOBS=${JOBS:-$(nproc)}
 LOG=$CBD_CACHE/intree-build.log
 
+# shellcheck source=kernel_src_lib.sh
+. "$(dirname "$0")/kernel_src_lib.sh"
+
 log() { printf 'intree: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
 [ -f "$SRC_TAR" ] || die "$SRC_TAR missing: run 'make setup' (package linux-source-6.12)"
 [ -f "$CBD_CACHE/kdir/.config" ] || die "$CBD_CACHE/kdir/.config missing: run 'make setup'"
 
-if [ ! -f "$TREE/.cbd-unpacked" ]; then
-	log "unpacking $SRC_TAR into $CBD_CACHE (once)"
-	rm -rf "$TREE" "$TREE.tmp"
-	mkdir -p "$TREE.tmp"
-	tar -xf "$SRC_TAR" -C "$TREE.tmp" --strip-components=1
-	mv "$TREE.tmp" "$TREE"
-	touch "$TREE/.cbd-unpacked"
-fi
+[ -f "$TREE/.cbd-unpacked" ] || log "unpacking $SRC_TAR into $CBD_CACHE (once)"
+cbd_unpack_kernel_source "$SRC_TAR" "$TREE" || die "unpacking $SRC_TAR"
 
 # Sources: exactly what an in-tree submission would add.
 DST=$TREE/drivers/block/cbd
