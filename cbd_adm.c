@@ -2,14 +2,17 @@
 /*
  * CBD adm: the management command language of transportN/adm.
  *
- * A command is one line of comma- or newline-separated key=value tokens,
- * e.g. "op=dev-start,backend_id=0,queues=4".  Parsing is strict: unknown
+ * A command is one line of comma-separated key=value tokens, e.g.
+ * "op=dev-start,backend_id=0,queues=4", optionally ended by a newline
+ * (cbd_adm_line_dup() cuts it out of the written bytes).  Parsing is
+ * strict: unknown
  * or repeated keys, empty values, non-numbers, trailing garbage and keys
  * the operation does not take are all -EINVAL, and so is every id outside
  * the transport's slot counts.  Only a fully valid command reaches the
  * object code, under the transport's adm_lock.
  */
 
+#include <linux/err.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -304,7 +307,7 @@ static int cbd_adm_parse(char *buf, struct cbd_adm_options *opts)
 	char *p;
 	int ret;
 
-	while ((p = strsep(&buf, ",\n")) != NULL) {
+	while ((p = strsep(&buf, ",")) != NULL) {
 		if (!*p)
 			continue;
 		ret = cbd_adm_parse_token(p, opts);
@@ -326,10 +329,40 @@ static int cbd_adm_parse(char *buf, struct cbd_adm_options *opts)
 }
 
 /**
+ * cbd_adm_line_dup - copy the command line out of a sysfs write
+ * @buf: the bytes written (sysfs adds a NUL after them, but the writer
+ *	may have put NULs among them)
+ * @count: number of bytes written
+ *
+ * A write to a CBD control file is one command: the bytes up to the first
+ * newline.  Only that newline may follow the command.  An empty command,
+ * a NUL inside it (everything behind the NUL would be ignored by a string
+ * parser, "transport_id=0\0junk" would look valid) or bytes after the
+ * newline are refused.
+ *
+ * Return: the command, NUL-terminated, to be kfree()d; ERR_PTR(-EINVAL)
+ * or ERR_PTR(-ENOMEM).
+ */
+char *cbd_adm_line_dup(const char *buf, size_t count)
+{
+	const char *nl = memchr(buf, '\n', count);
+	size_t len = nl ? nl - buf : count;
+	char *line;
+
+	if (!len || memchr(buf, '\0', len))
+		return ERR_PTR(-EINVAL);
+	if (nl && len + 1 != count)
+		return ERR_PTR(-EINVAL);
+
+	line = kmemdup_nul(buf, len, GFP_KERNEL);
+	return line ?: ERR_PTR(-ENOMEM);
+}
+
+/**
  * cbd_adm_run - parse and execute one adm command
  * @cbdt: transport the command was written to
- * @buf: the command as written by the user (need not be NUL-terminated)
- * @count: its length
+ * @buf: the bytes written by the user (need not be NUL-terminated)
+ * @count: their number
  *
  * Context: process context; takes cbdt->adm_lock.
  * Return: 0 on success or a negative errno.
@@ -337,24 +370,20 @@ static int cbd_adm_parse(char *buf, struct cbd_adm_options *opts)
 int cbd_adm_run(struct cbd_transport *cbdt, const char *buf, size_t count)
 {
 	struct cbd_adm_options *opts;
-	char *copy;
+	char *line;
 	int ret;
 
-	/* an embedded NUL would hide the rest of the command from us */
-	if (!count || memchr(buf, '\0', count))
-		return -EINVAL;
-
-	copy = kstrndup(buf, count, GFP_KERNEL);
-	if (!copy)
-		return -ENOMEM;
+	line = cbd_adm_line_dup(buf, count);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
 
 	opts = kzalloc(sizeof(*opts), GFP_KERNEL);
 	if (!opts) {
 		ret = -ENOMEM;
-		goto out_free_copy;
+		goto out_free_line;
 	}
 
-	ret = cbd_adm_parse(copy, opts);
+	ret = cbd_adm_parse(line, opts);
 	if (ret)
 		goto out_free_opts;
 
@@ -364,7 +393,7 @@ int cbd_adm_run(struct cbd_transport *cbdt, const char *buf, size_t count)
 
 out_free_opts:
 	kfree(opts);
-out_free_copy:
-	kfree(copy);
+out_free_line:
+	kfree(line);
 	return ret;
 }

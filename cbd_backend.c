@@ -350,16 +350,33 @@ static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
 	return 0;
 }
 
-/* A slot we claimed goes back to free; a dead one is left as it was. */
-static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool claimed)
+/*
+ * A failed start leaves nothing behind.  A slot we claimed goes back to
+ * free: a new one as zeroed as the claim found it (no heartbeat, no
+ * dev_size that would make it look re-attachable), a stopped one with its
+ * disk and cache description but without the heartbeat we may have
+ * written.  A dead slot we only tried to take over is left as it was.
+ */
+static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool claimed,
+				     bool new)
 {
 	struct cbd_backend_info *info = cbdb->backend_info;
+	struct cbd_transport *cbdt = cbdb->cbdt;
 
 	if (!claimed)
 		return;
 
+	if (new) {
+		/* the state byte last, after the rest of the record is clean */
+		cbdt_zero_range(cbdt, (u8 *)info + sizeof(info->state),
+				sizeof(*info) - sizeof(info->state));
+	} else {
+		cbd_alive_ts_clear(&info->alive_ts);
+		cbdt_flush(cbdt, &info->alive_ts, sizeof(info->alive_ts));
+	}
+
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
-	cbdt_flush(cbdb->cbdt, &info->state, sizeof(info->state));
+	cbdt_flush(cbdt, &info->state, sizeof(info->state));
 }
 
 static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
@@ -539,7 +556,7 @@ err_destroy_wq:
 err_close_disk:
 	fput(cbdb->bdev_file);
 err_release_slot:
-	cbd_backend_release_slot(cbdb, claimed);
+	cbd_backend_release_slot(cbdb, claimed, new);
 err_free_backend:
 	kfree(cbdb);
 	return ret;

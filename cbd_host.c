@@ -4,6 +4,7 @@
  * heartbeat and the hostN sysfs directories.
  */
 
+#include <linux/ctype.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -72,9 +73,35 @@ static void cbd_host_info_free(struct cbd_transport *cbdt,
 }
 
 /**
+ * cbd_host_name_valid - check a host name given to transport_register
+ * @hostname: NUL-terminated name
+ *
+ * Host names are shown by every host that maps the transport (sysfs,
+ * cbdctrl, the kernel log): printable ASCII only, no control bytes that
+ * could garble a terminal or a log line, no bytes of some unknown charset.
+ *
+ * Return: true if @hostname is 1 to CBD_NAME_LEN - 1 printable ASCII bytes.
+ */
+bool cbd_host_name_valid(const char *hostname)
+{
+	size_t len = strnlen(hostname, CBD_NAME_LEN);
+	size_t i;
+
+	if (!len || len >= CBD_NAME_LEN)
+		return false;
+
+	for (i = 0; i < len; i++) {
+		if (!isascii(hostname[i]) || !isprint(hostname[i]))
+			return false;
+	}
+
+	return true;
+}
+
+/**
  * cbd_host_register - take a host slot for this host
  * @cbdt: transport
- * @hostname: non-empty name, shorter than CBD_NAME_LEN
+ * @hostname: non-empty printable ASCII name, shorter than CBD_NAME_LEN
  *
  * Return: 0, -EEXIST if this host is already registered on @cbdt,
  * -EINVAL for a bad name, -ENOENT if no slot is free, -ENOMEM.
@@ -88,7 +115,7 @@ int cbd_host_register(struct cbd_transport *cbdt, const char *hostname)
 	if (cbdt->host)
 		return -EEXIST;
 
-	if (!*hostname || strnlen(hostname, CBD_NAME_LEN) >= CBD_NAME_LEN)
+	if (!cbd_host_name_valid(hostname))
 		return -EINVAL;
 
 	host = kzalloc(sizeof(*host), GFP_KERNEL);

@@ -35,6 +35,7 @@ struct cbd_host {
 	struct delayed_work hb_work;
 };
 
+bool cbd_host_name_valid(const char *hostname);
 int cbd_host_register(struct cbd_transport *cbdt, const char *hostname);
 void cbd_host_unregister(struct cbd_transport *cbdt);
 int cbd_host_clear(struct cbd_transport *cbdt, u32 host_id);

@@ -9,10 +9,13 @@
 
 #include <linux/capability.h>
 #include <linux/ctype.h>
+#include <linux/err.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
+#include "cbd_adm.h"
 #include "cbd_base.h"
 #include "cbd_blkdev.h"
 #include "cbd_debugfs.h"
@@ -23,12 +26,18 @@ struct workqueue_struct *cbd_wq;
 static ssize_t transport_register_store(const struct bus_type *bus,
 					const char *ubuf, size_t size)
 {
+	char *line;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	ret = cbdt_register(ubuf);
+	line = cbd_adm_line_dup(ubuf, size);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+
+	ret = cbdt_register(line);
+	kfree(line);
 	if (ret < 0)
 		return ret;
 
@@ -36,7 +45,7 @@ static ssize_t transport_register_store(const struct bus_type *bus,
 }
 static BUS_ATTR_WO(transport_register);
 
-/* Accept exactly "transport_id=<decimal>", optionally newline-terminated. */
+/* Accept exactly "transport_id=<decimal>" (the newline is already cut off). */
 static int cbd_parse_transport_id(const char *buf, u32 *id)
 {
 	static const char key[] = "transport_id=";
@@ -56,13 +65,18 @@ static ssize_t transport_unregister_store(const struct bus_type *bus,
 					  const char *ubuf, size_t size)
 {
 	u32 transport_id;
+	char *line;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	/* sysfs hands us a NUL-terminated copy of the user buffer. */
-	ret = cbd_parse_transport_id(ubuf, &transport_id);
+	line = cbd_adm_line_dup(ubuf, size);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+
+	ret = cbd_parse_transport_id(line, &transport_id);
+	kfree(line);
 	if (ret)
 		return ret;
 

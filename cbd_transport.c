@@ -1231,6 +1231,13 @@ int cbdt_register(const char *buf)
 		goto err_free_opts;
 	}
 
+	/* before the transport is touched: a bad name must not format it */
+	if (!cbd_host_name_valid(opts->hostname)) {
+		cbd_err("hostname must be printable ASCII\n");
+		ret = -EINVAL;
+		goto err_free_opts;
+	}
+
 	mutex_lock(&cbd_transports_lock);
 	ret = cbdt_register_locked(opts);
 	mutex_unlock(&cbd_transports_lock);

@@ -200,6 +200,11 @@ EINVAL \n\n,\n
 EINVAL ,op=,
 EINVAL  
 EINVAL op=backend-stop\nbackend_id=$B\nforce=1
+EINVAL op=backend-stop\nbackend_id=$FREEB
+EINVAL op=backend-stop,backend_id=$FREEB\n\n
+EINVAL op=backend-stop,backend_id=$FREEB\nop=backend-stop,backend_id=$B
+EINVAL op=backend-stop,backend_id=$B\x00junk
+ENOENT op=backend-stop,backend_id=$FREEB\n
 EINVAL op=dev-start,backend_id=$B,queues=1,op=backend-stop
 EOF
 )
@@ -250,6 +255,19 @@ only_b() {
 	[ "$n" = 1 ]
 }
 cbd_check "backend $B is the only used backend slot" only_b
+# The failed backend-starts claimed slots and gave them back: none of
+# them looks alive (a claimed slot gets a heartbeat at once).
+only_b_alive() {
+	local d
+	for d in "$T"/cbd_backends/backend*; do
+		[ "${d##*/backend}" != "$B" ] || continue
+		if [ "$(cat "$d/alive")" != false ]; then
+			ktap_print_msg "${d##*/} is alive after failed starts"
+			return 1
+		fi
+	done
+}
+cbd_check "no backend slot but $B is alive" only_b_alive
 cbd_check "backend $B still alive" cbd_file_is "$T/cbd_backends/backend$B/alive" true
 cbd_check "backend $B path unchanged" cbd_file_is "$T/cbd_backends/backend$B/path" "$CBD_DISK"
 cbd_check "host $ME still alive" cbd_file_is "$T/cbd_hosts/host$ME/alive" true

@@ -121,7 +121,8 @@ reg_fails "same pmem twice" "$GOOD,format=1,force=1" EBUSY
 for s in '\n' 'transport_id=abc' 'transport_id=5' 'transport_id=99999' \
 	 'transport_id=4294967296' 'transport_id=' 'transport_id=-1' \
 	 'transport_id=0x' 'transport_id=0,transport_id=0' 'transport=0' \
-	 'bogus'; do
+	 'bogus' 'transport_id=0\x00junk' 'transport_id=0\x00' \
+	 'transport_id=0\njunk' 'transport_id=0\n\n' '\ntransport_id=0'; do
 	cbd_expect "$UNREG" "$s" EINVAL
 done
 cbd_check "transport0 still registered after bad unregisters" test -d "$T"
@@ -163,6 +164,17 @@ reg_fails "no key=value at all" "garbage" EINVAL
 reg_fails "newline only" '\n' EINVAL
 reg_fails "binary bytes in path" 'path=/dev/pmem0\x01\xff,hostname=node-1' ANYERR
 reg_fails "NUL inside the options" 'path=/dev/pmem0\x00,hostname=node-1' EINVAL
+reg_fails "NUL after valid options" "$GOOD,format=1,force=1\\x00junk" EINVAL
+reg_fails "a second line after valid options" "$GOOD,format=1,force=1\\nforce=1" EINVAL
+# A refused name must not have formatted the pmem (format=1 is given).
+meta_sum() { dd if="$CBD_PMEM" bs=1M count=64 iflag=direct status=none | md5sum; }
+sum_before=$(meta_sum)
+reg_fails "control byte in the hostname" "path=$CBD_PMEM,hostname=node\\x01-1,format=1,force=1" EINVAL
+reg_fails "escape sequence in the hostname" "path=$CBD_PMEM,hostname=\\x1b[2Jnode,format=1,force=1" EINVAL
+reg_fails "non-ASCII hostname" "path=$CBD_PMEM,hostname=n\\xc3\\xb6de,format=1,force=1" EINVAL
+reg_fails "DEL in the hostname" "path=$CBD_PMEM,hostname=node\\x7f,format=1,force=1" EINVAL
+cbd_check "refused hostnames left the transport metadata alone" \
+	test "$(meta_sum)" = "$sum_before"
 long=$CBD_PMEM$(printf '/%.0s' $(seq 1 590))
 reg_fails "600-char path" "path=$long,hostname=node-1,format=1,force=1" EINVAL
 reg_fails "40-char hostname" "path=$CBD_PMEM,hostname=$(printf 'h%.0s' $(seq 1 40)),format=1,force=1" EINVAL
