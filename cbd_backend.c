@@ -19,6 +19,7 @@
 
 #include "cbd_blkdev.h"
 #include "cbd_handler.h"
+#include "cbd_heartbeat.h"
 #include "cbd_host.h"
 
 #define CBD_BACKEND_STATE_INTERVAL	HZ
@@ -65,10 +66,11 @@ static DEVICE_ATTR_ADMIN_RO(host_id);
 static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 
 	return sysfs_emit(buf, "%s\n",
-			  str_true_false(cbd_backend_info_is_alive(info)));
+			  str_true_false(cbd_backend_info_is_alive(obj->cbdt,
+								   obj->id)));
 }
 static DEVICE_ATTR_ADMIN_RO(alive);
 
@@ -176,13 +178,31 @@ const struct device_type cbd_backends_type = {
 
 /**
  * cbd_backend_info_is_alive - liveness of a backend slot
- * @info: backend slot
+ * @cbdt: transport
+ * @id: valid backend slot index
  *
- * Return: true if the backend's heartbeat is recent.
+ * Return: true if the backend's heartbeat changed lately.
  */
-bool cbd_backend_info_is_alive(struct cbd_backend_info *info)
+bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
-	return cbd_alive_ts_is_alive(&info->alive_ts);
+	return cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
+				    &cbdt_get_backend_info(cbdt, id)->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
+}
+
+/**
+ * cbd_backend_info_is_gone - has the backend been dead past the re-attach
+ * window?
+ * @cbdt: transport
+ * @id: valid backend slot index
+ *
+ * Return: true if no heartbeat change was seen for CBD_BACKEND_GIVE_UP_MS.
+ */
+bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id)
+{
+	return !cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
+				     &cbdt_get_backend_info(cbdt, id)->alive_ts,
+				     CBD_BACKEND_GIVE_UP_MS);
 }
 
 /* handlers */
@@ -250,7 +270,7 @@ static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
 	/* decision 9: a dead blkdev's channels are not served any more */
 	blkdev_id = le32_to_cpu(READ_ONCE(info->blkdev_id));
 	return cbdt_blkdev_id_valid(cbdt, blkdev_id) &&
-	       cbd_blkdev_info_is_alive(cbdt_get_blkdev_info(cbdt, blkdev_id));
+	       cbd_blkdev_info_is_alive(cbdt, blkdev_id);
 }
 
 /*
@@ -322,7 +342,7 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 	*claimed = cbd_slot_claim(&info->state);
 	if (!*claimed &&
 	    (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
-	     cbd_backend_info_is_alive(info))) {
+	     cbd_backend_info_is_alive(cbdt, backend_id))) {
 		cbdt_err(cbdt, "backend%u is in use\n", backend_id);
 		return -EBUSY;
 	}
@@ -590,7 +610,7 @@ static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
 
 	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
 	    le32_to_cpu(READ_ONCE(info->backend_id)) != cbdb->backend_id ||
-	    cbd_blkdev_info_is_alive(info))
+	    cbd_blkdev_info_is_alive(cbdb->cbdt, id))
 		return 0;
 
 	return le64_to_cpu(READ_ONCE(info->alive_ts));
@@ -781,7 +801,7 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id)
 		return -EINVAL;
 
 	info = cbdt_get_backend_info(cbdt, backend_id);
-	if (cbd_backend_info_is_alive(info)) {
+	if (cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
 		return -EBUSY;
 	}

@@ -21,7 +21,8 @@
  * @host_id: host running the backend
  * @blkdev_count: blkdevs attached (at most CBDB_BLKDEV_COUNT_MAX)
  * @n_handlers: handlers= given at backend-start, 0 if none (padding in v2)
- * @alive_ts: heartbeat
+ * @alive_ts: heartbeat value (wall-clock ns, always increasing); observers
+ *	only look for change, on their own monotonic clock
  * @dev_size: backing disk size in 512-byte sectors
  * @cache_info: cache description; cache_info.n_segs == 0 means no cache
  * @path: backing device path
@@ -107,7 +108,8 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id);
 int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id);
 int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id);
-bool cbd_backend_info_is_alive(struct cbd_backend_info *info);
+bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id);
+bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id);
 
 /*
  * A blkdev fails its I/O once its backend's heartbeat has been stale for
@@ -116,11 +118,6 @@ bool cbd_backend_info_is_alive(struct cbd_backend_info *info);
  * old one still looks alive) and serve the entries in flight.
  */
 #define CBD_BACKEND_GIVE_UP_MS		(CBD_HB_TIMEOUT_MS + 15 * 1000)
-
-static inline bool cbd_backend_info_is_gone(struct cbd_backend_info *info)
-{
-	return !cbd_alive_ts_within(&info->alive_ts, CBD_BACKEND_GIVE_UP_MS);
-}
 
 /* Rescan the channels now instead of at the next state_work period. */
 void cbd_backend_kick_state(struct cbd_backend *cbdb);

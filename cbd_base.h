@@ -24,9 +24,12 @@
 #define CBD_PART_SHIFT		4
 #define CBD_DRV_NAME		"cbd"
 
-/* Every live object rewrites its alive_ts this often... */
+/* Every live object gives its alive_ts a new value this often... */
 #define CBD_HB_INTERVAL		msecs_to_jiffies(5000)
-/* ...and is considered dead when alive_ts is older than this (ms). */
+/*
+ * ...and is dead once an observer has seen no change for this long (ms),
+ * on the observer's own monotonic clock.
+ */
 #define CBD_HB_TIMEOUT_MS	(30 * 1000)
 
 /* Unbound, WQ_MEM_RECLAIM workqueue for heartbeats and state works. */
@@ -76,31 +79,25 @@ static inline void cbd_slot_set_state(u8 *state, u8 new)
 	WRITE_ONCE(*state, new);
 }
 
-/* Was the last heartbeat less than @ms milliseconds ago? */
-static inline bool cbd_alive_ts_within(const __le64 *alive_ts, u32 ms)
-{
-	ktime_t ts = ns_to_ktime(le64_to_cpu(READ_ONCE(*alive_ts)));
-
-	return ktime_after(ts, ktime_sub_ms(ktime_get_real(), ms));
-}
-
 /**
- * cbd_alive_ts_is_alive - liveness test of a heartbeat timestamp
- * @alive_ts: on-media wall-clock time (ns) of the last heartbeat
+ * cbd_alive_ts_update - beat: give a slot's heartbeat a new value
+ * @alive_ts: heartbeat word of a slot this host owns
  *
- * Heartbeats are wall-clock times written by one host and read by others,
- * so multi-host use assumes synchronised clocks.
- *
- * Return: true if the heartbeat is more recent than CBD_HB_TIMEOUT_MS.
+ * Observers only look for a change (cbd_heartbeat.c), never at the value.
+ * It is the wall-clock time in ns, for information, but always greater
+ * than the previous value, so that a clock stepped back still beats; 0
+ * means "cleared" and is never written here.
  */
-static inline bool cbd_alive_ts_is_alive(const __le64 *alive_ts)
-{
-	return cbd_alive_ts_within(alive_ts, CBD_HB_TIMEOUT_MS);
-}
-
 static inline void cbd_alive_ts_update(__le64 *alive_ts)
 {
-	WRITE_ONCE(*alive_ts, cpu_to_le64(ktime_get_real_ns()));
+	u64 prev = le64_to_cpu(READ_ONCE(*alive_ts));
+	u64 now = ktime_get_real_ns();
+
+	if (now <= prev)
+		now = prev + 1;
+	if (!now)
+		now = 1;
+	WRITE_ONCE(*alive_ts, cpu_to_le64(now));
 }
 
 static inline void cbd_alive_ts_clear(__le64 *alive_ts)

@@ -10,6 +10,7 @@
 #include <linux/idr.h>
 #include <linux/string_choices.h>
 
+#include "cbd_heartbeat.h"
 #include "cbd_host.h"
 #include "cbd_queue.h"
 
@@ -68,10 +69,11 @@ static DEVICE_ATTR_ADMIN_RO(backend_id);
 static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct cbd_blkdev_info *info = cbd_dev_to_blkdev_info(dev);
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 
 	return sysfs_emit(buf, "%s\n",
-			  str_true_false(cbd_blkdev_info_is_alive(info)));
+			  str_true_false(cbd_blkdev_info_is_alive(obj->cbdt,
+								  obj->id)));
 }
 static DEVICE_ATTR_ADMIN_RO(alive);
 
@@ -109,13 +111,16 @@ const struct device_type cbd_blkdevs_type = {
 
 /**
  * cbd_blkdev_info_is_alive - liveness of a blkdev slot
- * @info: blkdev slot
+ * @cbdt: transport
+ * @id: valid blkdev slot index
  *
- * Return: true if the blkdev's heartbeat is recent.
+ * Return: true if the blkdev's heartbeat changed lately.
  */
-bool cbd_blkdev_info_is_alive(struct cbd_blkdev_info *info)
+bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
-	return cbd_alive_ts_is_alive(&info->alive_ts);
+	return cbd_heartbeat_within(cbdt, CBD_HB_BLKDEV, id,
+				    &cbdt_get_blkdev_info(cbdt, id)->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
 }
 
 /* lifetime */
@@ -461,7 +466,7 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 
 	info = cbdt_get_backend_info(cbdt, backend_id);
 	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
-	    !cbd_backend_info_is_alive(info)) {
+	    !cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_err(cbdt, "backend%u is not alive\n", backend_id);
 		return -EINVAL;
 	}
@@ -736,7 +741,7 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 		return -EINVAL;
 
 	info = cbdt_get_blkdev_info(cbdt, devid);
-	if (cbd_blkdev_info_is_alive(info)) {
+	if (cbd_blkdev_info_is_alive(cbdt, devid)) {
 		cbdt_err(cbdt, "blkdev%u is still alive\n", devid);
 		return -EBUSY;
 	}

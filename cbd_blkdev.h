@@ -15,7 +15,8 @@
  * struct cbd_blkdev_info - on-media blkdev slot
  * @state: enum cbd_slot_state
  * @res: zero
- * @alive_ts: heartbeat
+ * @alive_ts: heartbeat value (wall-clock ns, always increasing); observers
+ *	only look for change, on their own monotonic clock
  * @backend_id: backend the blkdev is attached to
  * @host_id: host where /dev/cbdX lives
  * @mapped_id: X of /dev/cbdX
@@ -105,7 +106,7 @@ struct cbd_blkdev {
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues);
 int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force);
 int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid);
-bool cbd_blkdev_info_is_alive(struct cbd_blkdev_info *info);
+bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 /* block major registration (module init/exit) */
 int cbd_blkdev_init(void);

@@ -123,13 +123,9 @@ static int cbd_cache_ksets_init(struct cbd_cache *cache)
 static const char *cbd_cache_close_give_up(struct cbd_cache *cache, long ret,
 					   unsigned long last_progress)
 {
-	struct cbd_backend_info *info = container_of(cache->cache_info,
-						     struct cbd_backend_info,
-						     cache_info);
-
 	if (ret < 0)
 		return "interrupted";
-	if (!cbd_backend_info_is_alive(info))
+	if (!cbd_backend_info_is_alive(cache->cbdt, cache->backend_id))
 		return "the backend is dead";
 	if (time_after(jiffies, last_progress + CBD_CACHE_CLOSE_STALL))
 		return "no segment freed for 60s";

@@ -8,18 +8,23 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "cbd_heartbeat.h"
 #include "cbd_host.h"
 
 /**
  * cbd_host_info_is_alive - liveness of a host slot
- * @info: the slot
+ * @cbdt: transport
+ * @id: valid host slot index
  *
- * Return: true if the slot is in use and its heartbeat is recent.
+ * Return: true if the slot is in use and its heartbeat changed lately.
  */
-bool cbd_host_info_is_alive(struct cbd_host_info *info)
+bool cbd_host_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
+	struct cbd_host_info *info = cbdt_get_host_info(cbdt, id);
+
 	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
-	       cbd_alive_ts_is_alive(&info->alive_ts);
+	       cbd_heartbeat_within(cbdt, CBD_HB_HOST, id, &info->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
 }
 
 /**
@@ -33,7 +38,7 @@ u32 cbd_hosts_alive(struct cbd_transport *cbdt)
 	u32 i, alive = 0;
 
 	for (i = 0; i < cbdt->host_num; i++) {
-		if (cbd_host_info_is_alive(cbdt_get_host_info(cbdt, i)))
+		if (cbd_host_info_is_alive(cbdt, i))
 			alive++;
 	}
 
@@ -183,7 +188,7 @@ int cbd_host_clear(struct cbd_transport *cbdt, u32 host_id)
 		return -EBUSY;
 
 	info = cbdt_get_host_info(cbdt, host_id);
-	if (cbd_host_info_is_alive(info))
+	if (cbd_host_info_is_alive(cbdt, host_id))
 		return -EBUSY;
 
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
@@ -222,7 +227,8 @@ static DEVICE_ATTR_ADMIN_RO(hostname);
 static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	bool alive = cbd_host_info_is_alive(cbd_host_info_of(dev));
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+	bool alive = cbd_host_info_is_alive(obj->cbdt, obj->id);
 
 	return sysfs_emit(buf, "%s\n", alive ? "true" : "false");
 }

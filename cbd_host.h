@@ -11,7 +11,8 @@
  * struct cbd_host_info - on-media host slot
  * @state: enum cbd_slot_state
  * @res: zero
- * @alive_ts: heartbeat, wall-clock ns
+ * @alive_ts: heartbeat value (wall-clock ns, always increasing); observers
+ *	only look for change, on their own monotonic clock
  * @hostname: NUL-padded host name given at registration
  */
 struct cbd_host_info {
@@ -39,7 +40,7 @@ bool cbd_host_name_valid(const char *hostname);
 int cbd_host_register(struct cbd_transport *cbdt, const char *hostname);
 void cbd_host_unregister(struct cbd_transport *cbdt);
 int cbd_host_clear(struct cbd_transport *cbdt, u32 host_id);
-bool cbd_host_info_is_alive(struct cbd_host_info *info);
+bool cbd_host_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 /* Number of host slots whose heartbeat is alive. */
 u32 cbd_hosts_alive(struct cbd_transport *cbdt);

@@ -553,7 +553,8 @@ again:
 	if (!cbd_queue_has_inflight(cbdq))
 		return;
 
-	if (cbd_backend_info_is_gone(cbd_blkdev->backend_info)) {
+	if (cbd_backend_info_is_gone(cbd_blkdev->cbdt,
+				     cbd_blkdev->backend_id)) {
 		cbd_queue_err_ratelimited(cbdq, "backend%u is dead, failing I/O\n",
 					  cbd_blkdev->backend_id);
 		cbd_queue_fail_inflight(cbdq);
@@ -708,7 +709,8 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
 		return BLK_STS_IOERR;
 
-	if (cbd_backend_info_is_gone(cbdq->cbd_blkdev->backend_info)) {
+	if (cbd_backend_info_is_gone(cbdq->cbd_blkdev->cbdt,
+				     cbdq->cbd_blkdev->backend_id)) {
 		cbd_queue_err_ratelimited(cbdq, "backend%u is dead\n",
 					  cbdq->cbd_blkdev->backend_id);
 		return BLK_STS_IOERR;

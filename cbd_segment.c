@@ -9,18 +9,23 @@
 #include <linux/highmem.h>
 
 #include "cbd_channel.h"
+#include "cbd_heartbeat.h"
 #include "cbd_segment.h"
 
 /**
  * cbd_segment_info_is_alive - liveness of a segment
- * @info: the segment header
+ * @cbdt: transport
+ * @id: valid segment index
  *
  * Return: true if the segment is in use and one of its users is alive.
  */
-bool cbd_segment_info_is_alive(struct cbd_segment_info *info)
+bool cbd_segment_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
+	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, id);
+
 	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
-	       cbd_alive_ts_is_alive(&info->alive_ts);
+	       cbd_heartbeat_within(cbdt, CBD_HB_SEGMENT, id, &info->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
 }
 
 static void cbd_segment_hb(struct cbd_segment *segment)
@@ -181,7 +186,7 @@ int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id)
 		return -EINVAL;
 
 	info = cbdt_get_segment_info(cbdt, segment_id);
-	if (cbd_segment_info_is_alive(info))
+	if (cbd_segment_info_is_alive(cbdt, segment_id))
 		return -EBUSY;
 
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
@@ -472,7 +477,8 @@ static DEVICE_ATTR_ADMIN_RO(type);
 static ssize_t alive_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	bool alive = cbd_segment_info_is_alive(cbd_segment_info_of(dev));
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+	bool alive = cbd_segment_info_is_alive(obj->cbdt, obj->id);
 
 	return sysfs_emit(buf, "%s\n", alive ? "true" : "false");
 }

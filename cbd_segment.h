@@ -22,7 +22,8 @@ enum cbd_seg_type {
  * @ref: number of in-memory users on all hosts
  * @res: zero
  * @next_seg: next transport segment id of a chain (cache allocation chain)
- * @alive_ts: heartbeat of the users
+ * @alive_ts: heartbeat value of the users (wall-clock ns, always increasing); observers
+ *	only look for change, on their own monotonic clock
  */
 struct cbd_segment_info {
 	u8 state;
@@ -101,7 +102,7 @@ void cbd_segment_exit(struct cbd_segment *segment);
 void cbd_segment_abandon(struct cbd_segment *segment);
 bool cbd_segment_put_dead(struct cbd_segment *segment);
 int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id);
-bool cbd_segment_info_is_alive(struct cbd_segment_info *info);
+bool cbd_segment_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 void cbds_pos_advance(struct cbd_seg_pos *seg_pos, u32 len);
 void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,

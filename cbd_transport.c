@@ -27,6 +27,7 @@
 #include "cbd_blkdev.h"
 #include "cbd_channel.h"
 #include "cbd_debugfs.h"
+#include "cbd_heartbeat.h"
 #include "cbd_host.h"
 #include "cbd_segment.h"
 #include "cbd_transport.h"
@@ -1136,12 +1137,18 @@ static int cbdt_open(struct cbd_transport *cbdt,
 	if (ret)
 		goto err_dax_exit;
 
-	ret = cbdt_check_hosts(cbdt);
+	ret = cbd_heartbeats_init(cbdt);
 	if (ret)
 		goto err_dax_exit;
 
+	ret = cbdt_check_hosts(cbdt);
+	if (ret)
+		goto err_heartbeats_exit;
+
 	return 0;
 
+err_heartbeats_exit:
+	cbd_heartbeats_exit(cbdt);
 err_dax_exit:
 	cbdt_dax_exit(cbdt);
 	return ret;
@@ -1194,6 +1201,7 @@ err_unregister_host:
 err_del_device:
 	device_del(&cbdt->device);
 err_put_device:
+	cbd_heartbeats_exit(cbdt);
 	/* The DAX mapping goes before the last reference frees cbdt. */
 	cbdt_dax_exit(cbdt);
 	put_device(&cbdt->device);
@@ -1267,6 +1275,7 @@ static void cbdt_unregister_locked(struct cbd_transport *cbdt)
 	cbdt_sysfs_exit(cbdt);
 	cbd_host_unregister(cbdt);
 	device_del(&cbdt->device);
+	cbd_heartbeats_exit(cbdt);
 	cbdt_dax_exit(cbdt);
 	put_device(&cbdt->device);
 	module_put(THIS_MODULE);

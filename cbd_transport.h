@@ -176,6 +176,8 @@ struct cbd_transport {
 	struct dentry *debugfs_dir;
 
 	struct cbd_host *host;
+	/* liveness of every slot as this host sees it (cbd_heartbeat.c) */
+	struct cbd_heartbeats *hb;
 
 	char path[CBD_PATH_LEN];
 	struct file *bdev_file;
