@@ -62,20 +62,21 @@ pl_verify_files() {
 	[ "$bad" = 0 ]
 }
 
-# the slot of a dead object is usable once its heartbeat is 30 s old
-pl_dead() { [ "$(cat "$(cbd_tdir)/$1/alive" 2>/dev/null)" = false ]; }
+# the slot of a dead object is usable once it reads alive=false: at most
+# CBD_DEAD_WAIT seconds after the registration (cbd_core_lib.sh)
+pl_dead() { cbd_wait_dead "$(cbd_tdir)/$1/alive"; }
 
 pl_recover() {
 	local bid=$1 dev
 	cbd_check "register without format" \
 		cbd_register "path=$CBD_PMEM,hostname=$(hostname)" || return 1
 	cbd_check "the killed backend$bid is dead" \
-		cbd_wait_for 60 pl_dead "cbd_backends/backend$bid" || return 1
+		pl_dead "cbd_backends/backend$bid" || return 1
 	cbd_check "re-attach backend$bid with its cache" \
 		cbd_backend_start "$CBD_DISK" ",backend_id=$bid" || return 1
 	dev=$(mh_get devid)
 	cbd_check "the killed blkdev$dev is dead" \
-		cbd_wait_for 60 pl_dead "cbd_blkdevs/blkdev$dev" || return 1
+		pl_dead "cbd_blkdevs/blkdev$dev" || return 1
 	cbd_expect "$(cbd_adm_file)" "op=dev-clear,dev_id=$dev" OK "dev-clear of the dead blkdev$dev"
 	cbd_check "dev-start (journal replay)" cbd_dev_start "$bid" 1 || return 1
 	mh_put devid "$CBD_LAST_DEV_ID"

@@ -544,6 +544,19 @@ cbd_inject_crash_file() {
 	[ -w "$f" ]
 }
 
+# Liveness is judged on each observer's monotonic clock: a heartbeat seen
+# unchanged for 30 s is dead.  The observer samples every 5 s, so a killed
+# or crashed object reads alive=false at most 35 s after its last beat, and
+# a slot already stale when the transport is registered 35 s after the
+# registration.  CBD_DEAD_WAIT is that bound plus 5 s of scheduling slack.
+CBD_DEAD_WAIT=40
+
+# cbd_wait_dead FILE: poll an alive FILE until it reads false, at most
+# CBD_DEAD_WAIT seconds; on timeout say what it read.
+cbd_wait_dead() {
+	cbd_wait_file_is "$CBD_DEAD_WAIT" "$1" false
+}
+
 # cbd_wait_file_is SECONDS FILE EXPECTED: poll quietly until FILE reads
 # EXPECTED; on timeout say what it read.
 cbd_wait_file_is() {

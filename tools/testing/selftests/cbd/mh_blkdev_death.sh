@@ -55,9 +55,9 @@ a_run() {
 	idle=$(mh_cpu_idle_pct 3)
 	ktap_print_msg "A: CPU ${idle}% idle"
 	cbd_check "A: host$bhost (B) reads alive=false" \
-		cbd_wait_file_is 30 "$(cbd_tdir)/cbd_hosts/host$bhost/alive" false
+		cbd_wait_dead "$(cbd_tdir)/cbd_hosts/host$bhost/alive"
 	cbd_check "A: blkdev$devid (B) reads alive=false" \
-		cbd_file_is "$(cbd_tdir)/cbd_blkdevs/blkdev$devid/alive" false
+		cbd_wait_dead "$(cbd_tdir)/cbd_blkdevs/blkdev$devid/alive"
 	# the dead blkdev's claim does not keep the backend: no dev-clear needed
 	cbd_check "A: backend-stop succeeds with dead blkdev$devid attached" \
 		cbd_backend_stop "$bid"

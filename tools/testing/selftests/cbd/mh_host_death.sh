@@ -95,9 +95,9 @@ b_run() {
 	cbd_check "B: new I/O fails at once" \
 		sh -c "! timeout 10 dd if=/dev/$disk of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null"
 	cbd_check "B: host$ahost (A) reads alive=false" \
-		cbd_wait_file_is 30 "$(cbd_tdir)/cbd_hosts/host$ahost/alive" false
+		cbd_wait_dead "$(cbd_tdir)/cbd_hosts/host$ahost/alive"
 	cbd_check "B: backend$bid (A) reads alive=false" \
-		cbd_file_is "$(cbd_tdir)/cbd_backends/backend$bid/alive" false
+		cbd_wait_dead "$(cbd_tdir)/cbd_backends/backend$bid/alive"
 	t0=$(now)
 	cbd_check "B: dev-stop force=1 returns" cbd_dev_stop "$devid" force
 	ktap_print_msg "dev-stop force=1 took $(( $(now) - t0 ))s"

@@ -42,11 +42,6 @@ inject_crash() {
 	echo "$1" > "$INJECT"
 }
 
-# wait_alive BACKEND VALUE SECONDS
-wait_alive() {
-	cbd_wait_file_is "$3" "$(cbd_tdir)/cbd_backends/backend$1/alive" "$2"
-}
-
 # expect_dd_fails_within PID SECONDS: the dd must end, with an error.
 expect_dd_fails_within() {
 	local pid=$1 secs=$2 start rc=0
@@ -76,7 +71,8 @@ part_dead_backend() {
 
 	t0=$(now)
 	cbd_check "inject a crash of backend$bid" inject_crash "$bid"
-	cbd_check "backend$bid reads alive=false within 40s" wait_alive "$bid" false 40
+	cbd_check "backend$bid reads alive=false within ${CBD_DEAD_WAIT}s" \
+		cbd_wait_dead "$(cbd_tdir)/cbd_backends/backend$bid/alive"
 	cbd_check "I/O in flight fails within ${GIVE_UP_MAX}s of the crash" \
 		expect_dd_fails_within "$pid" $(( GIVE_UP_MAX - ($(now) - t0) ))
 	ktap_print_msg "gave up $(( $(now) - t0 ))s after the crash"
@@ -110,8 +106,8 @@ clear_dead_segments() {
 	local seg
 
 	for seg in $DEAD_SEGS; do
-		cbd_check "segment$seg reads alive=false" cbd_wait_file_is 40 \
-			"$(cbd_tdir)/cbd_segments/segment$seg/alive" false
+		cbd_check "segment$seg reads alive=false" \
+			cbd_wait_dead "$(cbd_tdir)/cbd_segments/segment$seg/alive"
 		cbd_expect "$(cbd_adm_file)" "op=segment-clear,segment_id=$seg" \
 			OK "segment-clear of dead segment$seg"
 		cbd_check "segment$seg is free" cbd_file_is \
@@ -139,7 +135,8 @@ part_reattach() {
 	t0=$(now)
 	cbd_check "inject a crash of backend$bid during the write" \
 		inject_crash "$bid"
-	cbd_check "backend$bid reads alive=false within 40s" wait_alive "$bid" false 40
+	cbd_check "backend$bid reads alive=false within ${CBD_DEAD_WAIT}s" \
+		cbd_wait_dead "$(cbd_tdir)/cbd_backends/backend$bid/alive"
 	ktap_print_msg "alive=false $(( $(now) - t0 ))s after the crash"
 	cbd_check "the write is still waiting, not failed" kill -0 "$pid"
 	cbd_check "re-attach backend$bid" \
