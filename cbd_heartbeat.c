@@ -7,6 +7,7 @@
 #include <linux/atomic.h>
 #include <linux/ktime.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 
 #include "cbd_backend.h"
 #include "cbd_blkdev.h"
@@ -30,6 +31,9 @@ struct cbd_hb_seen {
  * @seen: per kind, one entry per slot
  * @num: entries of @seen[kind]: the validated slot counts of the transport
  * @scanned: ktime_get_ns() at the end of the last scan
+ * @seeded: ktime_get_ns() of the first scan, made by cbd_heartbeats_init()
+ * @scans: number of scans made, for cbd_heartbeats_wait_scan()
+ * @scan_wq: woken after every scan
  * @scan_work: samples every slot each CBD_HB_INTERVAL
  * @cbdt: the transport observed
  *
@@ -44,6 +48,9 @@ struct cbd_heartbeats {
 	struct cbd_hb_seen *seen[CBD_HB_KINDS];
 	u32 num[CBD_HB_KINDS];
 	atomic64_t scanned;
+	u64 seeded;
+	atomic_t scans;
+	wait_queue_head_t scan_wq;
 	struct delayed_work scan_work;
 	struct cbd_transport *cbdt;
 };
@@ -92,6 +99,8 @@ static void cbd_heartbeats_scan(struct cbd_heartbeats *hb)
 	/* orders the entries before scanned: a reader of scanned sees them */
 	smp_wmb();
 	atomic64_set(&hb->scanned, now);
+	atomic_inc(&hb->scans);
+	wake_up_all(&hb->scan_wq);
 }
 
 static void cbd_heartbeats_scan_workfn(struct work_struct *work)
@@ -142,6 +151,53 @@ bool cbd_heartbeat_within(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
 }
 
 /**
+ * cbd_heartbeat_beating - has a slot been seen beating since registration?
+ * @cbdt: transport
+ * @kind: slot type
+ * @id: slot index, checked by the caller
+ *
+ * Right after registration every slot with a non-zero heartbeat counts as
+ * alive, a slot left behind by a crash included: only watching it for
+ * CBD_HB_TIMEOUT_MS tells.  A slot whose value changed after the first
+ * scan is known to be alive now.
+ *
+ * Return: true if the heartbeat changed since the first scan and lately.
+ */
+bool cbd_heartbeat_beating(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
+			   u32 id)
+{
+	struct cbd_heartbeats *hb = cbdt->hb;
+	struct cbd_hb_seen *seen;
+	u64 changed;
+
+	if (id >= hb->num[kind] ||
+	    !cbd_heartbeat_within(cbdt, kind, id, cbd_hb_stamp(cbdt, kind, id),
+				  CBD_HB_TIMEOUT_MS))
+		return false;
+
+	seen = &hb->seen[kind][id];
+	changed = atomic64_read(&seen->changed);
+	return changed > hb->seeded;
+}
+
+/**
+ * cbd_heartbeats_wait_scan - sleep until the next scan has been made
+ * @cbdt: transport
+ *
+ * Return: 0, or -EINTR if a signal came first.
+ */
+int cbd_heartbeats_wait_scan(struct cbd_transport *cbdt)
+{
+	struct cbd_heartbeats *hb = cbdt->hb;
+	int scans = atomic_read(&hb->scans);
+
+	if (wait_event_interruptible(hb->scan_wq,
+				     atomic_read(&hb->scans) != scans))
+		return -EINTR;
+	return 0;
+}
+
+/**
  * cbd_heartbeats_init - start observing the heartbeats of a transport
  * @cbdt: transport with validated geometry, mapped
  *
@@ -172,7 +228,9 @@ int cbd_heartbeats_init(struct cbd_transport *cbdt)
 	}
 
 	/* every entry's val is 0: the scan records all live slots as changed */
+	init_waitqueue_head(&hb->scan_wq);
 	cbd_heartbeats_scan(hb);
+	hb->seeded = atomic64_read(&hb->scanned);
 	INIT_DELAYED_WORK(&hb->scan_work, cbd_heartbeats_scan_workfn);
 	cbdt->hb = hb;
 	queue_delayed_work(cbd_wq, &hb->scan_work, CBD_HB_INTERVAL);

@@ -30,5 +30,8 @@ int cbd_heartbeats_init(struct cbd_transport *cbdt);
 void cbd_heartbeats_exit(struct cbd_transport *cbdt);
 bool cbd_heartbeat_within(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
 			  u32 id, const __le64 *alive_ts, u32 ms);
+bool cbd_heartbeat_beating(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
+			   u32 id);
+int cbd_heartbeats_wait_scan(struct cbd_transport *cbdt);
 
 #endif /* _CBD_HEARTBEAT_H */

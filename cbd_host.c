@@ -45,6 +45,29 @@ u32 cbd_hosts_alive(struct cbd_transport *cbdt)
 	return alive;
 }
 
+/**
+ * cbd_hosts_beating - count the host slots seen beating since registration
+ * @cbdt: transport with validated geometry
+ *
+ * Unlike cbd_hosts_alive(), a slot left by a crashed host is not counted
+ * while this host cannot tell it from a live one yet.
+ *
+ * Return: the number of hosts known to be alive.
+ */
+u32 cbd_hosts_beating(struct cbd_transport *cbdt)
+{
+	u32 i, beating = 0;
+
+	for (i = 0; i < cbdt->host_num; i++) {
+		if (cbd_slot_state(&cbdt_get_host_info(cbdt, i)->state) !=
+		    CBD_SLOT_STATE_NONE &&
+		    cbd_heartbeat_beating(cbdt, CBD_HB_HOST, i))
+			beating++;
+	}
+
+	return beating;
+}
+
 static void cbd_host_hb(struct cbd_host *host)
 {
 	struct cbd_host_info *info = host->host_info;

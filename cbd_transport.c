@@ -1105,16 +1105,32 @@ static int cbdt_device_add(struct cbd_transport *cbdt)
 /* Refuse a new host when the transport already has its maximum alive. */
 static int cbdt_check_hosts(struct cbd_transport *cbdt)
 {
-	u32 alive = cbd_hosts_alive(cbdt);
+	unsigned long deadline = jiffies + CBD_HB_INTERVAL +
+				 msecs_to_jiffies(CBD_HB_TIMEOUT_MS);
+	u32 alive;
+	int ret;
 
-	if (alive >= CBDT_HOSTS_MAX) {
-		cbdt_err(cbdt, "%u host(s) alive, at most %u allowed%s\n",
-			 alive, CBDT_HOSTS_MAX,
-			 IS_ENABLED(CONFIG_CBD_MULTIHOST) ? "" :
-			 " (CONFIG_CBD_MULTIHOST is off)");
-		return -EBUSY;
+	/*
+	 * A host slot left by a crash counts as alive until this host has
+	 * watched it unchanged for CBD_HB_TIMEOUT_MS, while a running host
+	 * is seen beating within a scan or two: wait, bounded, for either.
+	 */
+	while ((alive = cbd_hosts_alive(cbdt)) >= CBDT_HOSTS_MAX) {
+		if (cbd_hosts_beating(cbdt) >= CBDT_HOSTS_MAX ||
+		    time_after(jiffies, deadline))
+			goto err_busy;
+		ret = cbd_heartbeats_wait_scan(cbdt);
+		if (ret)
+			return ret;
 	}
 	return 0;
+
+err_busy:
+	cbdt_err(cbdt, "%u host(s) alive, at most %u allowed%s\n",
+		 alive, CBDT_HOSTS_MAX,
+		 IS_ENABLED(CONFIG_CBD_MULTIHOST) ? "" :
+		 " (CONFIG_CBD_MULTIHOST is off)");
+	return -EBUSY;
 }
 
 /* Everything up to the validated geometry: no shared state written yet. */
