@@ -237,6 +237,8 @@ static int cbd_blkdev_alloc_disk(struct cbd_blkdev *cbd_blkdev)
 
 	set->ops = &cbd_mq_ops;
 	set->queue_depth = CBD_QUEUE_DEPTH;
+	/* tunable in /sys/block/cbdX/queue/io_timeout */
+	set->timeout = CBD_QUEUE_IO_TIMEOUT;
 	set->numa_node = NUMA_NO_NODE;
 	set->flags = BLK_MQ_F_SHOULD_MERGE;
 	/* queue_rq() submits the backend's bios itself (cbd_handler_kick()) */

@@ -306,7 +306,14 @@ static void cbd_cache_miss_fill(struct cbd_cache *cache,
 	src.off = child->data_off + (off - child->off);
 	dst.segment = &pos.seg->segment;
 	dst.off = pos.off;
-	cbds_copy_data(&dst, &src, len);
+	if (cbds_copy_data(&dst, &src, len)) {
+		/* media error in the channel: do not cache what we cannot read */
+		pr_err_ratelimited("cbd: cache: media error reading channel%u, not cached\n",
+				   child->cbdq->channel.seg_id);
+		cbd_cache_seg_put(pos.seg);
+		cbd_cache_miss_unplace(key);
+		return;
+	}
 	/* persistent before a kset can name it */
 	cbdt_flush(cache->cbdt, cbd_cache_pos_addr(&pos), len);
 	crc = cbd_cache_data_crc(&pos, len);
@@ -497,27 +504,34 @@ struct cbd_cache_hit {
  * the gen is the key's before and after it, whatever happened to the key
  * (cut, deleted, freed) since the lock was dropped.
  */
-static bool cbd_cache_copy_hit(struct cbd_cache *cache,
-			       struct cbd_cache_hit *hit, struct bio *bio)
+static int cbd_cache_copy_hit(struct cbd_cache *cache,
+			      struct cbd_cache_hit *hit, struct bio *bio)
 {
 	struct cbd_cache_segment *seg = hit->seg;
+	int ret;
 
 	if (READ_ONCE(seg->gen) != hit->seg_gen)
-		return false;
+		return -EAGAIN;
 	/* gen before the data: pairs with cbd_cache_seg_get_free() */
 	smp_rmb();
 
-	cbds_copy_to_bio(&seg->segment, hit->seg_off, hit->len, bio,
-			 hit->bio_off);
+	ret = cbds_copy_to_bio(&seg->segment, hit->seg_off, hit->len, bio,
+			       hit->bio_off);
 
 	/* the data before the gen again */
 	smp_rmb();
 	if (READ_ONCE(seg->gen) != hit->seg_gen)
-		return false;
+		return -EAGAIN;
+	/* the only copy of dirty data may be here: no fallback, EIO */
+	if (ret) {
+		pr_err_ratelimited("cbd: cache: media error in cache segment%u at %u, read fails\n",
+				   seg->segment.seg_id, hit->seg_off);
+		return ret;
+	}
 
 	atomic64_inc(&cache->hits);
 	atomic64_add(hit->len, &cache->hit_bytes);
-	return true;
+	return 0;
 }
 
 /*
@@ -618,7 +632,8 @@ static int cbd_cache_read_piece(struct cbd_cache *cache,
 		spin_unlock(&tree->lock);
 
 		for (i = 0; i < n_hits && !ret; i++) {
-			if (cbd_cache_copy_hit(cache, &hits[i], cbd_req->bio))
+			ret = cbd_cache_copy_hit(cache, &hits[i], cbd_req->bio);
+			if (ret != -EAGAIN)
 				continue;
 			ret = cbd_cache_miss(cache, cbd_req, tree, hits[i].off,
 					     hits[i].len, hits[i].bio_off, false,

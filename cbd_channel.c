@@ -5,6 +5,7 @@
  */
 
 #include <linux/crc32.h>
+#include <linux/overflow.h>
 
 #include "cbd_channel.h"
 
@@ -108,15 +109,19 @@ void cbdc_copy_from_bio(struct cbd_channel *channel, u32 data_off,
 	cbds_copy_from_bio(&channel->segment, data_off, data_len, bio, bio_off);
 }
 
-void cbdc_copy_to_bio(struct cbd_channel *channel, u32 data_off,
-		      u32 data_len, struct bio *bio, u32 bio_off)
+/* Return: 0, or -EIO if the data ring has a media error there. */
+int cbdc_copy_to_bio(struct cbd_channel *channel, u32 data_off,
+		     u32 data_len, struct bio *bio, u32 bio_off)
 {
-	cbds_copy_to_bio(&channel->segment, data_off, data_len, bio, bio_off);
+	return cbds_copy_to_bio(&channel->segment, data_off, data_len, bio,
+				bio_off);
 }
 
-u32 cbd_channel_crc(struct cbd_channel *channel, u32 data_off, u32 data_len)
+/* Return: 0 with *@crc set, or -EIO if the range has a media error. */
+int cbd_channel_crc(struct cbd_channel *channel, u32 data_off, u32 data_len,
+		    u32 *crc)
 {
-	return cbd_seg_crc(&channel->segment, data_off, data_len);
+	return cbd_seg_crc_mc(&channel->segment, data_off, data_len, crc);
 }
 
 int cbdc_map_pages(struct cbd_channel *channel, struct bio *bio, u32 data_off,
@@ -139,3 +144,101 @@ u32 cbd_ce_crc(struct cbd_ce *ce)
 		     sizeof(*ce) - sizeof(ce->ce_crc));
 }
 #endif
+
+static bool cbd_se_io_valid(struct cbd_channel *channel, const struct cbd_se *se,
+			    u64 disk_bytes, const char **field)
+{
+	u64 offset = le64_to_cpu(se->offset), end;
+	u32 len = le32_to_cpu(se->len);
+	u32 data_off = le32_to_cpu(se->data_off);
+
+	if (!len || len > CBDC_IO_MAX || !IS_ALIGNED(len, SECTOR_SIZE)) {
+		*field = "len";
+		return false;
+	}
+	if (!IS_ALIGNED(offset, SECTOR_SIZE) ||
+	    check_add_overflow(offset, (u64)len, &end) || end > disk_bytes) {
+		*field = "offset";
+		return false;
+	}
+	if (le32_to_cpu(se->data_len) != len) {
+		*field = "data_len";
+		return false;
+	}
+	/* extents may wrap around the data ring, one whole page at a time */
+	if (!IS_ALIGNED(data_off, CBDC_DATA_ALIGN) || data_off >= channel->data_size) {
+		*field = "data_off";
+		return false;
+	}
+	return true;
+}
+
+/**
+ * cbd_se_validate - check a snapshot of a submit entry before use
+ * @channel: channel the entry was read from
+ * @se: the snapshot (never the entry in shared memory: it may change)
+ * @disk_bytes: size of the backing disk
+ * @field: on failure, the name of the first bad field
+ *
+ * A READ or WRITE describes 1..CBDC_IO_MAX bytes, sector aligned, inside
+ * the backing disk, with a payload of that length starting on an aligned
+ * offset inside the data ring; a FLUSH carries no payload.  Only known
+ * flags may be set.  The CRCs are checked by the caller.
+ *
+ * Return: 0 or -EIO.
+ */
+int cbd_se_validate(struct cbd_channel *channel, const struct cbd_se *se,
+		    u64 disk_bytes, const char **field)
+{
+	u32 op = le32_to_cpu(se->op);
+
+	if (le32_to_cpu(se->flags) & ~CBD_SE_FLAGS_MASK) {
+		*field = "flags";
+		return -EIO;
+	}
+
+	switch (op) {
+	case CBD_OP_FLUSH:
+		if (se->len || se->data_len) {
+			*field = "len";
+			return -EIO;
+		}
+		return 0;
+	case CBD_OP_READ:
+	case CBD_OP_WRITE:
+		return cbd_se_io_valid(channel, se, disk_bytes, field) ? 0 : -EIO;
+	default:
+		*field = "op";
+		return -EIO;
+	}
+}
+
+/**
+ * cbd_ce_validate - check a completion entry before use
+ * @channel: channel the entry was read from
+ * @ce: a snapshot of the entry
+ * @req_tid_max: the last req_tid the blkdev handed out
+ * @field: on failure, the name of the first bad field
+ *
+ * Return: 0 or -EIO.
+ */
+int cbd_ce_validate(struct cbd_channel *channel, const struct cbd_ce *ce,
+		    u64 req_tid_max, const char **field)
+{
+	u64 req_tid = le64_to_cpu(ce->req_tid);
+	int result = (int)le32_to_cpu(ce->result);
+
+	if (!req_tid || req_tid > req_tid_max) {
+		*field = "req_tid";
+		return -EIO;
+	}
+	if (result > 0 || result < -MAX_ERRNO) {
+		*field = "result";
+		return -EIO;
+	}
+	if (ce->flags) {
+		*field = "flags";
+		return -EIO;
+	}
+	return 0;
+}

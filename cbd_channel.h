@@ -17,6 +17,7 @@
 #ifndef _CBD_CHANNEL_H
 #define _CBD_CHANNEL_H
 
+#include <linux/bio.h>
 #include <linux/spinlock.h>
 
 #include "cbd_segment.h"
@@ -45,6 +46,10 @@ enum cbd_op {
 /* cbd_se.flags */
 #define CBD_SE_FLAGS_DONE	BIT(0)	/* blkdev consumed the completion */
 #define CBD_SE_FLAGS_FUA	BIT(1)	/* write must be durable on return */
+#define CBD_SE_FLAGS_MASK	(CBD_SE_FLAGS_DONE | CBD_SE_FLAGS_FUA)
+
+/* Largest I/O a submit entry may describe (the blkdev's max_hw_sectors). */
+#define CBDC_IO_MAX		(BIO_MAX_VECS * PAGE_SIZE)
 
 enum cbdc_blkdev_state {
 	cbdc_blkdev_state_none		= 0,
@@ -189,9 +194,10 @@ int cbd_get_empty_channel_id(struct cbd_transport *cbdt, u32 *id);
 
 void cbdc_copy_from_bio(struct cbd_channel *channel, u32 data_off,
 			u32 data_len, struct bio *bio, u32 bio_off);
-void cbdc_copy_to_bio(struct cbd_channel *channel, u32 data_off,
-		      u32 data_len, struct bio *bio, u32 bio_off);
-u32 cbd_channel_crc(struct cbd_channel *channel, u32 data_off, u32 data_len);
+int cbdc_copy_to_bio(struct cbd_channel *channel, u32 data_off,
+		     u32 data_len, struct bio *bio, u32 bio_off);
+int cbd_channel_crc(struct cbd_channel *channel, u32 data_off, u32 data_len,
+		    u32 *crc);
 int cbdc_map_pages(struct cbd_channel *channel, struct bio *bio, u32 data_off,
 		   u32 data_len);
 
@@ -200,19 +206,53 @@ u32 cbd_se_crc(struct cbd_se *se);
 u32 cbd_ce_crc(struct cbd_ce *ce);
 #endif
 
+/**
+ * cbdc_ring_idx_valid - check a ring index read from the channel
+ * @idx: byte index
+ * @size: ring size in bytes
+ * @entry_size: size of one entry
+ *
+ * Return: true if @idx is inside the ring and on an entry boundary.
+ */
+static inline bool cbdc_ring_idx_valid(u32 idx, u32 size, u32 entry_size)
+{
+	return idx < size && !(idx % entry_size);
+}
+
+int cbd_se_validate(struct cbd_channel *channel, const struct cbd_se *se,
+		    u64 disk_bytes, const char **field);
+int cbd_ce_validate(struct cbd_channel *channel, const struct cbd_ce *ce,
+		    u64 req_tid_max, const char **field);
+
 /*
- * Ring index accessors: READ_ONCE/WRITE_ONCE on shared memory.  Ordering
- * against the ring entries is the caller's business (see the top of this
- * file).
+ * Ring index accessors.  The plain ones are for indices whose owner reads
+ * its own value back, or for a reset while the other side does not run.
+ * The _acquire/_release pairs publish and observe the entries (see the top
+ * of this file): a release store orders every earlier access to the ring
+ * slots and payload before the index, an acquire load orders the index
+ * before every later access.
  */
 static inline u32 cbdc_submr_head(struct cbd_channel_info *info)
 {
 	return le32_to_cpu(READ_ONCE(info->submr_head));
 }
 
+static inline u32 cbdc_submr_head_acquire(struct cbd_channel_info *info)
+{
+	/* the head before the handler reads the entries it covers */
+	return le32_to_cpu(smp_load_acquire(&info->submr_head));
+}
+
 static inline void cbdc_set_submr_head(struct cbd_channel_info *info, u32 v)
 {
 	WRITE_ONCE(info->submr_head, cpu_to_le32(v));
+}
+
+static inline void cbdc_set_submr_head_release(struct cbd_channel_info *info,
+					       u32 v)
+{
+	/* the blkdev's entries and payload before the head */
+	smp_store_release(&info->submr_head, cpu_to_le32(v));
 }
 
 static inline u32 cbdc_submr_tail(struct cbd_channel_info *info)
@@ -230,9 +270,22 @@ static inline u32 cbdc_compr_head(struct cbd_channel_info *info)
 	return le32_to_cpu(READ_ONCE(info->compr_head));
 }
 
+static inline u32 cbdc_compr_head_acquire(struct cbd_channel_info *info)
+{
+	/* the head before the blkdev reads the completions it covers */
+	return le32_to_cpu(smp_load_acquire(&info->compr_head));
+}
+
 static inline void cbdc_set_compr_head(struct cbd_channel_info *info, u32 v)
 {
 	WRITE_ONCE(info->compr_head, cpu_to_le32(v));
+}
+
+static inline void cbdc_set_compr_head_release(struct cbd_channel_info *info,
+					       u32 v)
+{
+	/* the handler's completions and READ payload before the head */
+	smp_store_release(&info->compr_head, cpu_to_le32(v));
 }
 
 static inline u32 cbdc_compr_tail(struct cbd_channel_info *info)
@@ -240,9 +293,22 @@ static inline u32 cbdc_compr_tail(struct cbd_channel_info *info)
 	return le32_to_cpu(READ_ONCE(info->compr_tail));
 }
 
+static inline u32 cbdc_compr_tail_acquire(struct cbd_channel_info *info)
+{
+	/* the tail before the handler reuses slots or reads DONE */
+	return le32_to_cpu(smp_load_acquire(&info->compr_tail));
+}
+
 static inline void cbdc_set_compr_tail(struct cbd_channel_info *info, u32 v)
 {
 	WRITE_ONCE(info->compr_tail, cpu_to_le32(v));
+}
+
+static inline void cbdc_set_compr_tail_release(struct cbd_channel_info *info,
+					       u32 v)
+{
+	/* the blkdev's reads of the slots and its DONE flags before the tail */
+	smp_store_release(&info->compr_tail, cpu_to_le32(v));
 }
 
 #endif /* _CBD_CHANNEL_H */

@@ -41,10 +41,12 @@ DEFINE_STATIC_SRCU(cbd_handlers_srcu);
 /* a polled channel without entries for this long is polled lazily */
 #define CBD_HANDLER_IDLE_MS		10
 
-static bool cbd_ring_idx_valid(u32 idx, u32 size, u32 entry_size)
-{
-	return idx < size && !(idx % entry_size);
-}
+/*
+ * An entry that is not ready (req_tid not the expected one, a CRC
+ * mismatch) is waited for this long, on our own clock, then completed
+ * with -EIO: one bad entry never stalls the channel for good.
+ */
+#define CBD_HANDLER_SE_WAIT		HZ
 
 /*
  * Post the completion of @cmd at compr_head.  Returns false, posting
@@ -55,13 +57,14 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 				struct cbd_handler_cmd *cmd)
 {
 	struct cbd_channel *channel = &handler->channel;
-	u32 tail = cbdc_compr_tail(handler->channel_info);
+	/* acquire: the blkdev's reads of a slot before we reuse it */
+	u32 tail = cbdc_compr_tail_acquire(handler->channel_info);
 	u32 next;
 	struct cbd_ce *ce;
 
 	lockdep_assert_held(&channel->compr_lock);
 
-	if (!cbd_ring_idx_valid(tail, channel->compr_size, sizeof(*ce))) {
+	if (!cbdc_ring_idx_valid(tail, channel->compr_size, sizeof(*ce))) {
 		cbd_handler_err_ratelimited(handler, "invalid compr_tail %u\n", tail);
 		return false;
 	}
@@ -76,17 +79,21 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 	ce->req_tid = cpu_to_le64(cmd->req_tid);
 	ce->result = cpu_to_le32((u32)cmd->result);
 #ifdef CONFIG_CBD_CRC
-	if (cmd->op == CBD_OP_READ && !cmd->result)
-		ce->data_crc = cpu_to_le32(cbd_channel_crc(channel, cmd->data_off,
-							   cmd->len));
+	if (cmd->op == CBD_OP_READ && !cmd->result) {
+		u32 crc;
+
+		if (cbd_channel_crc(channel, cmd->data_off, cmd->len, &crc))
+			ce->result = cpu_to_le32((u32)-EIO);
+		else
+			ce->data_crc = cpu_to_le32(crc);
+	}
 	ce->ce_crc = cpu_to_le32(cbd_ce_crc(ce));
 #endif
 	/*
-	 * The entry must be visible before the new head; pairs with the
-	 * smp_rmb() in the blkdev's completion work.
+	 * Release: the entry (and the READ payload the bio wrote) before the
+	 * new head; pairs with the blkdev's cbdc_compr_head_acquire().
 	 */
-	smp_wmb();
-	cbdc_set_compr_head(handler->channel_info, next);
+	cbdc_set_compr_head_release(handler->channel_info, next);
 	handler->compr_head = next;
 
 	return true;
@@ -251,38 +258,21 @@ static int cbd_handler_submit_bio(struct cbd_handler *handler,
 	return 0;
 }
 
-/* Decision 3: nothing read from the submit ring is trusted. */
-static bool cbd_handler_cmd_valid(struct cbd_handler *handler,
-				  struct cbd_handler_cmd *cmd, u32 data_len)
-{
-	u64 disk_bytes = handler->cbdb->dev_size << SECTOR_SHIFT;
-
-	if (cmd->op == CBD_OP_FLUSH)
-		return true;
-	if (cmd->op != CBD_OP_READ && cmd->op != CBD_OP_WRITE)
-		return false;
-
-	if (!cmd->len || cmd->len > CBD_HANDLER_IO_MAX || cmd->len != data_len)
-		return false;
-	if (!IS_ALIGNED(cmd->offset | cmd->len, SECTOR_SIZE))
-		return false;
-	if (cmd->offset > disk_bytes || cmd->len > disk_bytes - cmd->offset)
-		return false;
-
-	/* extents may wrap around the data ring, one whole page at a time */
-	return PAGE_ALIGNED(cmd->data_off) &&
-	       cmd->data_off < handler->channel.data_size;
-}
-
+/* Nothing read from the submit ring is trusted: see cbd_se_validate(). */
 static int cbd_handler_dispatch(struct cbd_handler *handler,
-				struct cbd_handler_cmd *cmd, u32 data_len,
+				struct cbd_se *snap, struct cbd_handler_cmd *cmd,
 				bool nowait)
 {
-	if (!cbd_handler_cmd_valid(handler, cmd, data_len)) {
+	u64 disk_bytes = handler->cbdb->dev_size << SECTOR_SHIFT;
+	const char *field;
+
+	if (cbd_se_validate(&handler->channel, snap, disk_bytes, &field)) {
 		cbd_handler_err_ratelimited(handler,
-					    "invalid entry: tid %llu op %u off %llu len %u data %u+%u\n",
+					    "se at %u: invalid %s: tid %llu op %u off %llu len %u data %u+%u\n",
+					    handler->se_to_handle, field,
 					    cmd->req_tid, cmd->op, cmd->offset,
-					    cmd->len, cmd->data_off, data_len);
+					    cmd->len, cmd->data_off,
+					    le32_to_cpu(snap->data_len));
 		cmd->result = -EIO;
 		return cbd_handler_complete_inline(handler, cmd);
 	}
@@ -301,16 +291,15 @@ static bool cbd_handler_already_completed(struct cbd_handler *handler,
 					  struct cbd_se *se, u64 req_tid)
 {
 	struct cbd_channel *channel = &handler->channel;
-	u32 pos = cbdc_compr_tail(handler->channel_info);
+	/* acquire: compr_tail before DONE, pairs with cbd_queue_advance_compr() */
+	u32 pos = cbdc_compr_tail_acquire(handler->channel_info);
 	unsigned long flags;
 	bool found = false;
 	struct cbd_ce *ce;
 
-	if (!cbd_ring_idx_valid(pos, channel->compr_size, sizeof(*ce)))
+	if (!cbdc_ring_idx_valid(pos, channel->compr_size, sizeof(*ce)))
 		return false;
 
-	/* compr_tail before DONE: pairs with the blkdev's smp_wmb() */
-	smp_rmb();
 	if (le32_to_cpu(READ_ONCE(se->flags)) & CBD_SE_FLAGS_DONE)
 		return true;
 
@@ -325,36 +314,69 @@ static bool cbd_handler_already_completed(struct cbd_handler *handler,
 	return found;
 }
 
-/* -EAGAIN while @se may not be completely written yet. */
+#ifdef CONFIG_CBD_CRC
+static bool cbd_handler_se_crc_ok(struct cbd_handler *handler,
+				  struct cbd_se *se)
+{
+	u32 crc;
+
+	if (le32_to_cpu(se->se_crc) != cbd_se_crc(se)) {
+		cbd_handler_err_ratelimited(handler, "se at %u: se_crc mismatch, tid %llu\n",
+					    handler->se_to_handle,
+					    le64_to_cpu(se->req_tid));
+		return false;
+	}
+	/* an implausible extent is refused by cbd_se_validate() */
+	if (le32_to_cpu(se->op) != CBD_OP_WRITE ||
+	    le32_to_cpu(se->data_off) >= handler->channel.data_size ||
+	    le32_to_cpu(se->len) > CBDC_IO_MAX)
+		return true;
+	if (cbd_channel_crc(&handler->channel, le32_to_cpu(se->data_off),
+			    le32_to_cpu(se->len), &crc) ||
+	    le32_to_cpu(se->data_crc) != crc) {
+		cbd_handler_err_ratelimited(handler, "se at %u: data_crc mismatch, tid %llu\n",
+					    handler->se_to_handle,
+					    le64_to_cpu(se->req_tid));
+		return false;
+	}
+	return true;
+}
+#else
+static bool cbd_handler_se_crc_ok(struct cbd_handler *handler,
+				  struct cbd_se *se)
+{
+	return true;
+}
+#endif
+
+/*
+ * -EAGAIN while @se may not be completely written yet, -EIO once it has
+ * not become so within CBD_HANDLER_SE_WAIT: then it is completed with
+ * -EIO like an invalid entry.
+ */
 static int cbd_handler_se_ready(struct cbd_handler *handler, struct cbd_se *se)
 {
 	u64 req_tid = le64_to_cpu(se->req_tid);
 
-	if (handler->req_tid_expected != U64_MAX &&
-	    req_tid != handler->req_tid_expected) {
-		cbd_handler_debug(handler, "req_tid %llu, expected %llu\n",
-				  req_tid, handler->req_tid_expected);
-		return -EAGAIN;
+	if ((handler->req_tid_expected == U64_MAX ||
+	     req_tid == handler->req_tid_expected) &&
+	    cbd_handler_se_crc_ok(handler, se)) {
+		handler->se_wait_since = 0;
+		return 0;
 	}
 
-#ifdef CONFIG_CBD_CRC
-	if (le32_to_cpu(se->se_crc) != cbd_se_crc(se)) {
-		cbd_handler_err_ratelimited(handler, "se crc mismatch, tid %llu\n",
-					    req_tid);
+	if (!handler->se_wait_since) {
+		handler->se_wait_since = jiffies ?: 1;
 		return -EAGAIN;
 	}
-	if (le32_to_cpu(se->op) == CBD_OP_WRITE &&
-	    le32_to_cpu(se->data_off) < handler->channel.data_size &&
-	    le32_to_cpu(se->len) <= CBD_HANDLER_IO_MAX &&
-	    le32_to_cpu(se->data_crc) !=
-	    cbd_channel_crc(&handler->channel, le32_to_cpu(se->data_off),
-			    le32_to_cpu(se->len))) {
-		cbd_handler_err_ratelimited(handler, "data crc mismatch, tid %llu\n",
-					    req_tid);
+	if (time_before(jiffies, handler->se_wait_since + CBD_HANDLER_SE_WAIT))
 		return -EAGAIN;
-	}
-#endif
-	return 0;
+
+	cbd_handler_err_ratelimited(handler, "se at %u: req_tid %llu (expected %llu) or crc still bad, failing it\n",
+				    handler->se_to_handle, req_tid,
+				    handler->req_tid_expected);
+	handler->se_wait_since = 0;
+	return -EIO;
 }
 
 static void cbd_handler_se_to_cmd(struct cbd_se *se, struct cbd_handler_cmd *cmd)
@@ -388,20 +410,23 @@ static void cbd_handler_next_se(struct cbd_handler *handler, u64 req_tid_next)
 static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 {
 	struct cbd_channel *channel = &handler->channel;
-	u32 head = cbdc_submr_head(handler->channel_info);
+	/* acquire: the head before the entry, pairs with the blkdev's release */
+	u32 head = cbdc_submr_head_acquire(handler->channel_info);
 	struct cbd_handler_cmd cmd;
 	struct cbd_se *se, snap;
 	int ret;
 
-	if (!cbd_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
-		cbd_handler_err_ratelimited(handler, "invalid submr_head %u\n", head);
+	if (READ_ONCE(handler->stalled))
+		return -ENODATA;
+	if (!cbdc_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
+		/* the blkdev's io_timeout fails its requests */
+		cbd_handler_err_ratelimited(handler, "channel_info: invalid submr_head %u\n",
+					    head);
 		return -EAGAIN;
 	}
 	if (head == handler->se_to_handle)
 		return -ENODATA;
 
-	/* submr_head before the entry: pairs with the blkdev's smp_wmb() */
-	smp_rmb();
 	se = channel->submr + handler->se_to_handle;
 	memcpy(&snap, se, sizeof(snap));
 	cbd_handler_se_to_cmd(&snap, &cmd);
@@ -413,11 +438,19 @@ static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 	}
 
 	ret = cbd_handler_se_ready(handler, &snap);
+	if (ret == -EIO) {
+		cmd.result = -EIO;
+		ret = cbd_handler_complete_inline(handler, &cmd);
+		if (ret)
+			return ret;
+		/* its req_tid may be the bad field: resynchronise on the next */
+		cbd_handler_next_se(handler, U64_MAX);
+		return 0;
+	}
 	if (ret)
 		return ret;
 
-	ret = cbd_handler_dispatch(handler, &cmd, le32_to_cpu(snap.data_len),
-				   nowait);
+	ret = cbd_handler_dispatch(handler, &snap, &cmd, nowait);
 	if (ret)
 		return ret;
 
@@ -527,7 +560,7 @@ static void cbd_handler_work_fn(struct work_struct *work)
 	if (handler->polling)
 		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work,
 				   cbd_handler_poll_delay(handler));
-	else if (waiting || ret == -ENOSPC)
+	else if (waiting || ret == -ENOSPC || ret == -EAGAIN)
 		queue_delayed_work(handler->cbdb->task_wq, &handler->handle_work, 1);
 }
 
@@ -599,9 +632,9 @@ static int cbd_handler_ring_init(struct cbd_handler *handler)
 	u32 submr_head = cbdc_submr_head(info);
 	u32 compr_head = cbdc_compr_head(info);
 
-	if (!cbd_ring_idx_valid(submr_tail, channel->submr_size, sizeof(struct cbd_se)) ||
-	    !cbd_ring_idx_valid(submr_head, channel->submr_size, sizeof(struct cbd_se)) ||
-	    !cbd_ring_idx_valid(compr_head, channel->compr_size, sizeof(struct cbd_ce))) {
+	if (!cbdc_ring_idx_valid(submr_tail, channel->submr_size, sizeof(struct cbd_se)) ||
+	    !cbdc_ring_idx_valid(submr_head, channel->submr_size, sizeof(struct cbd_se)) ||
+	    !cbdc_ring_idx_valid(compr_head, channel->compr_size, sizeof(struct cbd_ce))) {
 		cbd_handler_err(handler, "corrupt ring indices %u %u %u\n",
 				submr_tail, submr_head, compr_head);
 		return -EINVAL;
@@ -773,4 +806,36 @@ void cbd_handler_destroy(struct cbd_handler *handler)
 void cbd_handler_crash(struct cbd_handler *handler)
 {
 	cbd_handler_teardown(handler, true);
+}
+
+/**
+ * cbd_handler_stall - fault injection: a live backend stops serving
+ * @cbdt: transport
+ * @seg_id: channel served by a handler on this host
+ * @stall: true to stop consuming the submit ring, false to go on
+ *
+ * The backend's heartbeat goes on: its blkdev sees a live peer that does
+ * not complete its requests (the io_timeout path).
+ *
+ * Return: 0, or -ENOENT if no handler of this host serves @seg_id.
+ */
+int cbd_handler_stall(struct cbd_transport *cbdt, u32 seg_id, bool stall)
+{
+	struct cbd_handler *handler;
+	int idx, ret = -ENOENT;
+
+	idx = srcu_read_lock(&cbd_handlers_srcu);
+	handler = xa_load(&cbdt->local_handlers, seg_id);
+	if (handler) {
+		WRITE_ONCE(handler->stalled, stall);
+		cbd_handler_info(handler, "%s (fault injection)\n",
+				 stall ? "stalled" : "serving again");
+		if (!stall)
+			queue_delayed_work(handler->cbdb->task_wq,
+					   &handler->handle_work, 0);
+		ret = 0;
+	}
+	srcu_read_unlock(&cbd_handlers_srcu, idx);
+
+	return ret;
 }

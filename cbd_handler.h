@@ -77,6 +77,9 @@ struct cbd_backend_io {
  *	(protected by channel.compr_lock)
  * @takeover_left: entries that were already in the submit ring when the
  *	handler was created; a dead predecessor may have completed them
+ * @se_wait_since: jiffies since the entry at @se_to_handle is not ready,
+ *	0 if it is (protected by @consumer)
+ * @stalled: fault injection: consume nothing (cbd_handler_stall())
  */
 struct cbd_handler {
 	struct cbd_backend *cbdb;
@@ -100,6 +103,8 @@ struct cbd_handler {
 	bool stopping;
 	bool crashed;
 	u32 takeover_left;
+	unsigned long se_wait_since;
+	bool stalled;
 };
 
 #define cbd_handler_err(h, fmt, ...)					\
@@ -109,17 +114,17 @@ struct cbd_handler {
 			   __func__, __LINE__, (h)->cbdb->cbdt->id,		\
 			   (h)->cbdb->backend_id, (h)->channel.seg_id,		\
 			   ##__VA_ARGS__)
+#define cbd_handler_info(h, fmt, ...)					\
+	cbdb_info((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
 #define cbd_handler_debug(h, fmt, ...)					\
 	cbdb_debug((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
 
 #define CBD_HANDLER_CONSUMING	0
 
-/* Largest I/O a submit entry may describe (the blkdev's max_hw_sectors). */
-#define CBD_HANDLER_IO_MAX	(BIO_MAX_VECS * PAGE_SIZE)
-
 int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id);
 void cbd_handler_destroy(struct cbd_handler *handler);
 void cbd_handler_crash(struct cbd_handler *handler);
 void cbd_handler_notify(struct cbd_transport *cbdt, u32 seg_id);
+int cbd_handler_stall(struct cbd_transport *cbdt, u32 seg_id, bool stall);
 
 #endif /* _CBD_HANDLER_H */

@@ -14,9 +14,19 @@
  * of completion entries, so that the handler's completion ring can never
  * overflow (decision 8).
  *
- * If the backend's heartbeat stops (decision 9), requests in flight and
- * new ones fail with EIO; a backend re-attached in time simply serves the
- * entries that were not completed, and I/O continues.
+ * If the backend's heartbeat stops, requests in flight and new ones fail
+ * with EIO; a backend re-attached in time simply serves the entries that
+ * were not completed, and I/O continues.
+ *
+ * Fencing: a queue that gives up on requests the backend may still be
+ * serving (its heartbeat stopped for good, a request timed out on a live
+ * backend, the backend wrote a corrupt completion) is retired
+ * (cbd_queue_state_failed): its requests in flight and every later one
+ * end with EIO, and nothing is submitted on the channel again until
+ * dev-stop.  So the data ring and submit entries of a failed request are
+ * never reused while the handler may still hold bios on those pages; the
+ * segment itself is freed only once the handler let go of it too (the
+ * segment reference count).
  */
 
 #include <linux/blk-mq.h>
@@ -85,11 +95,14 @@ static void cbd_queue_se_init(struct cbd_queue *cbdq, struct cbd_request *cbd_re
 	WRITE_ONCE(se->data_off, cpu_to_le32(cbd_req->data_off));
 	WRITE_ONCE(se->data_len, cpu_to_le32(cbd_req->data_len));
 #ifdef CONFIG_CBD_CRC
-	if (cbd_req->op == CBD_OP_WRITE)
-		WRITE_ONCE(se->data_crc,
-			   cpu_to_le32(cbd_channel_crc(&cbdq->channel,
-						       cbd_req->data_off,
-						       cbd_req->data_len)));
+	if (cbd_req->op == CBD_OP_WRITE) {
+		u32 crc;
+
+		/* a media error leaves a crc that the handler refuses */
+		cbd_channel_crc(&cbdq->channel, cbd_req->data_off,
+				cbd_req->data_len, &crc);
+		WRITE_ONCE(se->data_crc, cpu_to_le32(crc));
+	}
 	WRITE_ONCE(se->se_crc, cpu_to_le32(cbd_se_crc(se)));
 #endif
 	cbd_req->se = se;
@@ -184,14 +197,13 @@ int cbd_queue_req_to_backend(struct cbd_request *cbd_req)
 		cbd_queue_data_init(cbdq, cbd_req);
 	cbd_queue_se_init(cbdq, cbd_req);
 
-	/*
-	 * The entry and its payload must be visible before the new head;
-	 * pairs with the smp_rmb() in the handler.
-	 */
-	smp_wmb();
 	cbdq->submr_head = cbdc_ring_advance(cbdq->submr_head, sizeof(struct cbd_se),
 					     channel->submr_size);
-	cbdc_set_submr_head(cbdq->channel_info, cbdq->submr_head);
+	/*
+	 * Release: the entry and its payload before the new head; pairs
+	 * with the handler's cbdc_submr_head_acquire().
+	 */
+	cbdc_set_submr_head_release(cbdq->channel_info, cbdq->submr_head);
 out_unlock:
 	spin_unlock_irqrestore(&channel->submr_lock, flags);
 	if (ret)
@@ -333,31 +345,27 @@ static struct cbd_request *cbd_queue_take_inflight(struct cbd_queue *cbdq,
 	return NULL;
 }
 
-/* ce->result is a negative errno; anything else is not trusted. */
-static int cbd_ce_result(struct cbd_ce *ce)
-{
-	int result = (int)le32_to_cpu(READ_ONCE(ce->result));
-
-	if (result > 0 || result < -MAX_ERRNO)
-		return -EIO;
-	return result;
-}
-
 #ifdef CONFIG_CBD_CRC
 static bool cbd_queue_ce_crc_ok(struct cbd_ce *ce)
 {
 	return le32_to_cpu(ce->ce_crc) == cbd_ce_crc(ce);
 }
 
-static bool cbd_queue_data_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
-				  struct cbd_request *cbd_req, int result)
+/* -EBADMSG on a mismatch, -EIO on a media error reading the payload. */
+static int cbd_queue_data_crc_check(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				    struct cbd_request *cbd_req, int result)
 {
-	if (cbd_req->op != CBD_OP_READ || result)
-		return true;
+	u32 crc;
+	int ret;
 
-	return le32_to_cpu(ce->data_crc) ==
-	       cbd_channel_crc(&cbdq->channel, cbd_req->data_off,
-			       cbd_req->data_len);
+	if (cbd_req->op != CBD_OP_READ || result)
+		return 0;
+
+	ret = cbd_channel_crc(&cbdq->channel, cbd_req->data_off,
+			      cbd_req->data_len, &crc);
+	if (ret)
+		return ret;
+	return le32_to_cpu(ce->data_crc) == crc ? 0 : -EBADMSG;
 }
 #else
 static bool cbd_queue_ce_crc_ok(struct cbd_ce *ce)
@@ -365,10 +373,10 @@ static bool cbd_queue_ce_crc_ok(struct cbd_ce *ce)
 	return true;
 }
 
-static bool cbd_queue_data_crc_ok(struct cbd_queue *cbdq, struct cbd_ce *ce,
-				  struct cbd_request *cbd_req, int result)
+static int cbd_queue_data_crc_check(struct cbd_queue *cbdq, struct cbd_ce *ce,
+				    struct cbd_request *cbd_req, int result)
 {
-	return true;
+	return 0;
 }
 #endif
 
@@ -376,7 +384,12 @@ static void cbd_queue_advance_compr(struct cbd_queue *cbdq)
 {
 	cbdq->compr_tail = cbdc_ring_advance(cbdq->compr_tail, sizeof(struct cbd_ce),
 					     cbdq->channel.compr_size);
-	cbdc_set_compr_tail(cbdq->channel_info, cbdq->compr_tail);
+	/*
+	 * Release: our reads of the entry, and the DONE flag of its se,
+	 * before the handler may reuse the slot or, taking the channel
+	 * over, look for DONE (its cbdc_compr_tail_acquire()).
+	 */
+	cbdc_set_compr_tail_release(cbdq->channel_info, cbdq->compr_tail);
 }
 
 /*
@@ -391,92 +404,145 @@ static void cbd_queue_complete_req(struct cbd_queue *cbdq,
 		cbd_req->ret = result;
 
 	cbd_req_set_done(cbd_req);
-	/*
-	 * DONE before compr_tail: a handler taking over the channel reads
-	 * them in the other order (see cbd_handler_already_completed()).
-	 */
-	smp_wmb();
 	cbd_queue_advance_compr(cbdq);
+}
+
+/*
+ * A completion failed its CRC (or the payload did): a few rounds may be
+ * a completion still being written by a peer; beyond the budget the
+ * channel is broken.  -EAGAIN to look again later, -EIO to fail it.
+ */
+static int cbd_queue_bad_round(struct cbd_queue *cbdq, const char *what,
+			       u64 req_tid)
+{
+	lockdep_assert_held(&cbdq->compr_tail_lock);
+
+	cbd_queue_err_ratelimited(cbdq, "ce at %u: %s mismatch, req %llu\n",
+				  cbdq->compr_tail, what, req_tid);
+	return ++cbdq->bad_rounds > CBD_QUEUE_BAD_BUDGET ? -EIO : -EAGAIN;
+}
+
+/*
+ * The data of a completed READ failed its CRC: put the request back and
+ * look again later, unless the queue is failing its I/O now.
+ */
+static int cbd_queue_data_crc_bad(struct cbd_queue *cbdq,
+				  struct cbd_request *cbd_req,
+				  struct list_head *reaped, int ret)
+{
+	if (ret == -EBADMSG) {
+		ret = cbd_queue_bad_round(cbdq, "data crc", cbd_req->req_tid);
+	} else {
+		/* a media error fails this request only */
+		cbd_queue_err_ratelimited(cbdq, "media error in the data of req %llu\n",
+					  cbd_req->req_tid);
+		ret = 0;
+	}
+
+	if (ret == -EAGAIN && !cbd_queue_add_inflight(cbdq, cbd_req))
+		return -EAGAIN;
+
+	/* EIO for this request; beyond the budget the caller fails the channel */
+	cbd_queue_complete_req(cbdq, cbd_req, -EIO);
+	list_add_tail(&cbd_req->inflight_reqs_node, reaped);
+	return ret ? -EIO : 0;
 }
 
 /*
  * Consume one completion; its request goes to @reaped.  Returns 0 if one
  * was consumed, -EAGAIN if there is none or it is not completely written
- * yet.
+ * yet, -EIO if the channel is broken (corrupt index or completion): the
+ * caller fails it.
  */
 static int cbd_queue_complete_one(struct cbd_queue *cbdq,
 				  struct list_head *reaped)
 {
-	u32 head = cbdc_compr_head(cbdq->channel_info);
+	/* acquire: the head before the entry, pairs with cbd_handler_post_ce() */
+	u32 head = cbdc_compr_head_acquire(cbdq->channel_info);
 	struct cbd_request *cbd_req;
-	struct cbd_ce *ce;
-	u64 req_tid;
-	int result;
+	const char *field;
+	struct cbd_ce ce;
+	int ret;
 
 	lockdep_assert_held(&cbdq->compr_tail_lock);
 
-	if (head >= cbdq->channel.compr_size || head % sizeof(*ce)) {
-		cbd_queue_err_ratelimited(cbdq, "invalid compr_head %u\n", head);
-		return -EAGAIN;
+	if (!cbdc_ring_idx_valid(head, cbdq->channel.compr_size, sizeof(ce))) {
+		cbd_queue_err_ratelimited(cbdq, "channel_info: invalid compr_head %u\n",
+					  head);
+		return -EIO;
 	}
 	if (head == cbdq->compr_tail)
 		return -EAGAIN;
 
-	/* compr_head before the entry: pairs with the handler's smp_wmb() */
-	smp_rmb();
-	ce = cbdq->channel.compr + cbdq->compr_tail;
-	req_tid = le64_to_cpu(READ_ONCE(ce->req_tid));
+	/* one snapshot: the peer may rewrite the entry while we look */
+	memcpy(&ce, cbdq->channel.compr + cbdq->compr_tail, sizeof(ce));
 
-	if (!cbd_queue_ce_crc_ok(ce)) {
-		cbd_queue_err_ratelimited(cbdq, "crc mismatch, req %llu\n", req_tid);
-		return -EAGAIN;
+	if (!cbd_queue_ce_crc_ok(&ce))
+		return cbd_queue_bad_round(cbdq, "ce crc", le64_to_cpu(ce.req_tid));
+
+	/* racy read: req_tid only grows, and was published before the se */
+	if (cbd_ce_validate(&cbdq->channel, &ce, READ_ONCE(cbdq->req_tid), &field)) {
+		cbd_queue_err_ratelimited(cbdq, "ce at %u: invalid %s (req_tid %llu result %d flags %#x)\n",
+					  cbdq->compr_tail, field,
+					  le64_to_cpu(ce.req_tid),
+					  (int)le32_to_cpu(ce.result),
+					  le32_to_cpu(ce.flags));
+		return -EIO;
 	}
 
-	cbd_req = cbd_queue_take_inflight(cbdq, req_tid);
+	cbd_req = cbd_queue_take_inflight(cbdq, le64_to_cpu(ce.req_tid));
 	if (!cbd_req) {
-		/* v2 stopped here forever: consume it and go on */
+		/* e.g. a completion a dead predecessor posted twice: go on */
 		cbd_queue_err_ratelimited(cbdq, "unknown req %llu completed\n",
-					  req_tid);
+					  le64_to_cpu(ce.req_tid));
 		cbd_queue_advance_compr(cbdq);
 		return 0;
 	}
 
-	result = cbd_ce_result(ce);
-	if (!cbd_queue_data_crc_ok(cbdq, ce, cbd_req, result)) {
-		cbd_queue_err_ratelimited(cbdq, "data crc mismatch, req %llu\n",
-					  req_tid);
-		/* look again later; unless the queue is failing its I/O now */
-		if (cbd_queue_add_inflight(cbdq, cbd_req)) {
-			cbd_req->ret = -EIO;
-			cbd_req_set_done(cbd_req);
-			list_add_tail(&cbd_req->inflight_reqs_node, reaped);
-		}
-		return -EAGAIN;
-	}
+	ret = cbd_queue_data_crc_check(cbdq, &ce, cbd_req,
+				       (int)le32_to_cpu(ce.result));
+	if (ret)
+		return cbd_queue_data_crc_bad(cbdq, cbd_req, reaped, ret);
 
-	cbd_queue_complete_req(cbdq, cbd_req, result);
+	cbdq->bad_rounds = 0;
+	cbd_queue_complete_req(cbdq, cbd_req, (int)le32_to_cpu(ce.result));
 	list_add_tail(&cbd_req->inflight_reqs_node, reaped);
 	return 0;
+}
+
+/* Copy the data of a completed READ out of the channel. */
+static void cbd_queue_copy_out(struct cbd_queue *cbdq,
+			       struct cbd_request *cbd_req)
+{
+	unsigned long flags;
+	int ret;
+
+	spin_lock_irqsave(&cbd_req->lock, flags);
+	ret = cbdc_copy_to_bio(&cbdq->channel, cbd_req->data_off,
+			       cbd_req->data_len, cbd_req->bio,
+			       cbd_req->bio_off);
+	spin_unlock_irqrestore(&cbd_req->lock, flags);
+	if (ret) {
+		cbd_queue_err_ratelimited(cbdq, "media error in the data of req %llu, failing it\n",
+					  cbd_req->req_tid);
+		cbd_req->ret = -EIO;
+	}
 }
 
 /* End reaped requests, with no lock held: their end_req may take any. */
 static void cbd_queue_end_reaped(struct cbd_queue *cbdq, struct list_head *reaped)
 {
 	struct cbd_request *cbd_req, *tmp;
-	unsigned long flags;
 
 	list_for_each_entry_safe(cbd_req, tmp, reaped, inflight_reqs_node) {
 		list_del_init(&cbd_req->inflight_reqs_node);
-		if (cbd_req->op == CBD_OP_READ && !cbd_req->ret) {
-			spin_lock_irqsave(&cbd_req->lock, flags);
-			cbdc_copy_to_bio(&cbdq->channel, cbd_req->data_off,
-					 cbd_req->data_len, cbd_req->bio,
-					 cbd_req->bio_off);
-			spin_unlock_irqrestore(&cbd_req->lock, flags);
-		}
+		if (cbd_req->op == CBD_OP_READ && !cbd_req->ret)
+			cbd_queue_copy_out(cbdq, cbd_req);
 		cbd_req_put(cbd_req, cbd_req->ret);
 	}
 }
+
+static void cbd_queue_fail(struct cbd_queue *cbdq, const char *why);
 
 /*
  * Reap up to @budget completions.  Called by the completion work and,
@@ -487,19 +553,25 @@ static int cbd_queue_reap(struct cbd_queue *cbdq, int budget)
 {
 	unsigned long flags;
 	LIST_HEAD(reaped);
-	int n = 0;
+	int n = 0, ret = 0;
+
+	/* a retired channel is not looked at any more */
+	if (atomic_read(&cbdq->state) == cbd_queue_state_failed)
+		return 0;
 
 	spin_lock_irqsave(&cbdq->compr_tail_lock, flags);
-	while (n < budget && !cbd_queue_complete_one(cbdq, &reaped))
+	while (n < budget && !(ret = cbd_queue_complete_one(cbdq, &reaped)))
 		n++;
 	spin_unlock_irqrestore(&cbdq->compr_tail_lock, flags);
 
 	cbd_queue_end_reaped(cbdq, &reaped);
+	if (ret == -EIO)
+		cbd_queue_fail(cbdq, "corrupt completion ring");
 
 	return n;
 }
 
-/* Fail every request in flight: the backend is dead, or we stop. */
+/* Fail every request in flight: the channel is retired, or we stop. */
 static void cbd_queue_fail_inflight(struct cbd_queue *cbdq)
 {
 	struct cbd_request *cbd_req, *tmp;
@@ -516,6 +588,35 @@ static void cbd_queue_fail_inflight(struct cbd_queue *cbdq)
 		cbd_req_set_done(cbd_req);
 		cbd_req_put(cbd_req, -EIO);
 	}
+}
+
+/* Running -> @state, under the lock cbd_queue_add_inflight() checks it. */
+static bool cbd_queue_leave_running(struct cbd_queue *cbdq, int state)
+{
+	unsigned long flags;
+	bool ret = false;
+
+	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
+	if (atomic_read(&cbdq->state) == cbd_queue_state_running) {
+		atomic_set(&cbdq->state, state);
+		ret = true;
+	}
+	spin_unlock_irqrestore(&cbdq->inflight_reqs_lock, flags);
+
+	return ret;
+}
+
+/*
+ * Retire the channel (see the top of this file): from now on nothing is
+ * submitted on it, its requests in flight and all later ones get EIO.
+ * Any context but hard irq with a cache (its end_req).
+ */
+static void cbd_queue_fail(struct cbd_queue *cbdq, const char *why)
+{
+	if (cbd_queue_leave_running(cbdq, cbd_queue_state_failed))
+		cbd_queue_err(cbdq, "%s: channel retired, its I/O fails with EIO until dev-stop\n",
+			      why);
+	cbd_queue_fail_inflight(cbdq);
 }
 
 static bool cbd_queue_has_inflight(struct cbd_queue *cbdq)
@@ -557,7 +658,7 @@ again:
 				     cbd_blkdev->backend_id)) {
 		cbd_queue_err_ratelimited(cbdq, "backend%u is dead, failing I/O\n",
 					  cbd_blkdev->backend_id);
-		cbd_queue_fail_inflight(cbdq);
+		cbd_queue_fail(cbdq, "backend dead");
 		return;
 	}
 
@@ -706,8 +807,11 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (sts)
 		return sts;
 
-	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+	if (atomic_read(&cbdq->state) != cbd_queue_state_running) {
+		if (atomic_read(&cbdq->state) == cbd_queue_state_failed)
+			cbd_queue_err_ratelimited(cbdq, "channel retired, I/O fails until dev-stop\n");
 		return BLK_STS_IOERR;
+	}
 
 	if (cbd_backend_info_is_gone(cbdq->cbd_blkdev->cbdt,
 				     cbdq->cbd_blkdev->backend_id)) {
@@ -751,8 +855,38 @@ static int cbd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
 	return 0;
 }
 
+/*
+ * A request was not completed within the queue's io_timeout.  If the
+ * backend looks dead, the liveness check fails it once the backend is
+ * gone, or a re-attached backend serves it: wait on.  A live backend that
+ * does not complete it is broken: the channel is retired (EIO).  A cache
+ * request not in flight on the channel itself ends once its children
+ * failed.
+ */
+static enum blk_eh_timer_return cbd_queue_timeout(struct request *req)
+{
+	struct cbd_request *cbd_req = blk_mq_rq_to_pdu(req);
+	struct cbd_queue *cbdq = cbd_req->cbdq;
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+	if (atomic_read(&cbdq->state) == cbd_queue_state_running &&
+	    !cbd_backend_info_is_alive(cbd_blkdev->cbdt,
+				       cbd_blkdev->backend_id))
+		return BLK_EH_RESET_TIMER;
+
+	if (atomic_read(&cbdq->state) == cbd_queue_state_running)
+		cbd_queue_err(cbdq, "req %llu not completed by live backend%u within %u ms\n",
+			      cbd_req->req_tid, cbd_blkdev->backend_id,
+			      jiffies_to_msecs(req->timeout));
+	cbd_queue_fail(cbdq, "I/O timeout");
+
+	return blk_mq_rq_state(req) == MQ_RQ_IN_FLIGHT ? BLK_EH_RESET_TIMER :
+							 BLK_EH_DONE;
+}
+
 const struct blk_mq_ops cbd_mq_ops = {
 	.queue_rq	= cbd_queue_rq,
+	.timeout	= cbd_queue_timeout,
 	.init_hctx	= cbd_init_hctx,
 };
 
@@ -812,6 +946,7 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 	INIT_DELAYED_WORK(&cbdq->complete_work, cbd_queue_complete_work_fn);
 	cbdwc_init(&cbdq->complete_worker_cfg);
 	cbdq->req_tid = 0;
+	cbdq->bad_rounds = 0;
 
 	cbdq->released_extents = kcalloc(CBDC_DATA_SIZE / CBDC_DATA_ALIGN,
 					 sizeof(u32), GFP_KERNEL);
@@ -848,17 +983,16 @@ err_free_extents:
  * @cbdq: queue
  *
  * For a forced stop.  The caller has quiesced the request queue, so no
- * queue_rq() runs concurrently.
+ * queue_rq() runs concurrently.  A retired queue stays retired.
  */
 void cbd_queue_kill(struct cbd_queue *cbdq)
 {
-	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+	int state = atomic_read(&cbdq->state);
+
+	if (state != cbd_queue_state_running && state != cbd_queue_state_failed)
 		return;
 
-	spin_lock_irq(&cbdq->inflight_reqs_lock);
-	atomic_set(&cbdq->state, cbd_queue_state_removing);
-	spin_unlock_irq(&cbdq->inflight_reqs_lock);
-
+	cbd_queue_leave_running(cbdq, cbd_queue_state_removing);
 	cancel_delayed_work_sync(&cbdq->complete_work);
 	cbd_queue_fail_inflight(cbdq);
 }

@@ -14,7 +14,18 @@ enum cbd_queue_state {
 	cbd_queue_state_none	= 0,
 	cbd_queue_state_running	= 1,
 	cbd_queue_state_removing = 2,
+	cbd_queue_state_failed	= 3,	/* retired until dev-stop */
 };
+
+/*
+ * Default time a request may take before the queue gives up on a live
+ * backend (blk-mq timeout, /sys/block/cbdX/queue/io_timeout in ms).
+ * Longer than the heartbeat give-up time (CBD_BACKEND_GIVE_UP_MS), so
+ * that a request in flight when its backend dies waits for a re-attach.
+ */
+#define CBD_QUEUE_IO_TIMEOUT		(60 * HZ)
+/* Rounds a completion may fail its CRC check before the channel fails. */
+#define CBD_QUEUE_BAD_BUDGET		8
 
 struct cbd_request;
 
@@ -36,6 +47,8 @@ struct cbd_request;
  * the rings.
  * @compr_tail_lock: serialises the completion ring consumers: the work
  *	and the doorbell of a handler on this host (any context: irq-safe)
+ * @bad_rounds: reaping rounds in a row that stopped at a completion
+ *	failing its CRC (protected by @compr_tail_lock)
  * @inflight_reqs: requests submitted to the backend
  * @inflight_reqs_lock: protects @inflight_reqs (irq-safe)
  * @released_extents: per data page, length of a completed extent starting
@@ -54,7 +67,8 @@ struct cbd_queue {
 	u32 submr_head;
 	u32 submr_tail;
 	u32 compr_tail;
-	spinlock_t compr_tail_lock;	/* protects compr_tail */
+	spinlock_t compr_tail_lock;	/* protects compr_tail, bad_rounds */
+	u32 bad_rounds;
 
 	struct list_head inflight_reqs;
 	spinlock_t inflight_reqs_lock;	/* protects inflight_reqs */

@@ -10,6 +10,7 @@
 
 #include "cbd_channel.h"
 #include "cbd_heartbeat.h"
+#include "cbd_media.h"
 #include "cbd_segment.h"
 
 /**
@@ -251,9 +252,11 @@ static void *cbds_pos_addr(struct cbd_seg_pos *pos, u32 len, u32 *chunk)
  *
  * Both ranges may wrap or continue in a next segment.  The copy is not
  * flushed: callers that need durability use cbdt_flush().
+ *
+ * Return: 0, or -EIO on a media error in the source.
  */
-void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
-		    u32 len)
+int cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
+		   u32 len)
 {
 	u32 dst_chunk, src_chunk, chunk;
 	void *dst, *src;
@@ -262,19 +265,37 @@ void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
 		dst = cbds_pos_addr(dst_pos, len, &dst_chunk);
 		src = cbds_pos_addr(src_pos, len, &src_chunk);
 		if (!dst || !src)
-			return;
+			return 0;
 
 		chunk = min(dst_chunk, src_chunk);
-		memcpy(dst, src, chunk);
+		if (cbdt_copy_from_media(dst, src, chunk))
+			return -EIO;
 		dst_pos->off += chunk;
 		src_pos->off += chunk;
 		len -= chunk;
 	}
+	return 0;
 }
 
-/* Copy one single-page @bv to or from the segment at @pos, advancing it. */
-static bool cbds_copy_bvec(struct cbd_seg_pos *pos, const struct bio_vec *bv,
-			   bool to_bio)
+/* Machine-check-safe memcpy_to_page(). */
+static int cbds_copy_to_page(struct page *page, u32 off, const void *addr,
+			     u32 len)
+{
+	void *to = kmap_local_page(page);
+	int ret;
+
+	ret = cbdt_copy_from_media(to + off, addr, len);
+	flush_dcache_page(page);
+	kunmap_local(to);
+	return ret;
+}
+
+/*
+ * Copy one single-page @bv to or from the segment at @pos, advancing it.
+ * 1 at the end of the segment chain, -EIO on a media error, else 0.
+ */
+static int cbds_copy_bvec(struct cbd_seg_pos *pos, const struct bio_vec *bv,
+			  bool to_bio)
 {
 	u32 off = bv->bv_offset, len = bv->bv_len, chunk;
 	void *addr;
@@ -282,19 +303,19 @@ static bool cbds_copy_bvec(struct cbd_seg_pos *pos, const struct bio_vec *bv,
 	while (len) {
 		addr = cbds_pos_addr(pos, len, &chunk);
 		if (!addr)
-			return false;
+			return 1;
 
-		if (to_bio)
-			memcpy_to_page(bv->bv_page, off, addr, chunk);
-		else
+		if (!to_bio)
 			memcpy_from_page(addr, bv->bv_page, off, chunk);
+		else if (cbds_copy_to_page(bv->bv_page, off, addr, chunk))
+			return -EIO;
 
 		off += chunk;
 		pos->off += chunk;
 		len -= chunk;
 	}
 
-	return true;
+	return 0;
 }
 
 /*
@@ -302,13 +323,14 @@ static bool cbds_copy_bvec(struct cbd_seg_pos *pos, const struct bio_vec *bv,
  * bi_next), starting @bio_off bytes into its data, and the segment data
  * area at @data_off.  bio_for_each_segment() yields single-page bvecs.
  */
-static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
-			  u32 data_len, struct bio *bio, u32 bio_off,
-			  bool to_bio)
+static int cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
+			 u32 data_len, struct bio *bio, u32 bio_off,
+			 bool to_bio)
 {
 	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
 	struct bio_vec bv, part;
 	struct bvec_iter iter;
+	int ret;
 
 	for (; bio && data_len; bio = bio->bi_next) {
 		bio_for_each_segment(bv, bio, iter) {
@@ -323,10 +345,12 @@ static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
 			bio_off = 0;
 
 			data_len -= part.bv_len;
-			if (!cbds_copy_bvec(&pos, &part, to_bio) || !data_len)
-				return;
+			ret = cbds_copy_bvec(&pos, &part, to_bio);
+			if (ret || !data_len)
+				return min(ret, 0);
 		}
 	}
+	return 0;
 }
 
 /**
@@ -342,6 +366,7 @@ static void cbds_bio_copy(struct cbd_segment *segment, u32 data_off,
 void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
 			struct bio *bio, u32 bio_off)
 {
+	/* reads only DRAM: no media error */
 	cbds_bio_copy(segment, data_off, data_len, bio, bio_off, false);
 }
 
@@ -352,11 +377,13 @@ void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
  * @data_len: bytes to copy
  * @bio: destination bio; bios chained through bi_next follow it
  * @bio_off: bytes of bio data to skip first
+ *
+ * Return: 0, or -EIO on a media error (machine-check-safe copy).
  */
-void cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
-		      struct bio *bio, u32 bio_off)
+int cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
+		     struct bio *bio, u32 bio_off)
 {
-	cbds_bio_copy(segment, data_off, data_len, bio, bio_off, true);
+	return cbds_bio_copy(segment, data_off, data_len, bio, bio_off, true);
 }
 
 /**
@@ -369,20 +396,46 @@ void cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
  */
 u32 cbd_seg_crc(struct cbd_segment *segment, u32 data_off, u32 data_len)
 {
+	u32 crc;
+
+	/* a media error leaves a partial crc: the compare fails */
+	cbd_seg_crc_mc(segment, data_off, data_len, &crc);
+	return crc;
+}
+
+/* The crc is computed over a bounce buffer: a poisoned line is -EIO. */
+#define CBDS_CRC_BOUNCE		256
+
+/**
+ * cbd_seg_crc_mc - crc32 of a range of a segment data area, media safe
+ * @segment: segment (or first segment of a chain)
+ * @data_off: offset in the data area
+ * @data_len: bytes
+ * @crc: the crc32 (seed 0) over the range, following wraps
+ *
+ * Return: 0, or -EIO on a media error.
+ */
+int cbd_seg_crc_mc(struct cbd_segment *segment, u32 data_off, u32 data_len,
+		   u32 *crc)
+{
 	struct cbd_seg_pos pos = { .segment = segment, .off = data_off };
-	u32 crc = 0, chunk;
+	u8 buf[CBDS_CRC_BOUNCE];
+	u32 chunk;
 	void *addr;
 
+	*crc = 0;
 	while (data_len) {
-		addr = cbds_pos_addr(&pos, data_len, &chunk);
+		addr = cbds_pos_addr(&pos, min(data_len, CBDS_CRC_BOUNCE), &chunk);
 		if (!addr)
 			break;
-		crc = crc32(crc, addr, chunk);
+		if (cbdt_copy_from_media(buf, addr, chunk))
+			return -EIO;
+		*crc = crc32(*crc, buf, chunk);
 		pos.off += chunk;
 		data_len -= chunk;
 	}
 
-	return crc;
+	return 0;
 }
 
 /**

@@ -105,13 +105,15 @@ int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id);
 bool cbd_segment_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 void cbds_pos_advance(struct cbd_seg_pos *seg_pos, u32 len);
-void cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
-		    u32 len);
+int cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
+		   u32 len);
 void cbds_copy_from_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
 			struct bio *bio, u32 bio_off);
-void cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
-		      struct bio *bio, u32 bio_off);
+int cbds_copy_to_bio(struct cbd_segment *segment, u32 data_off, u32 data_len,
+		     struct bio *bio, u32 bio_off);
 u32 cbd_seg_crc(struct cbd_segment *segment, u32 data_off, u32 data_len);
+int cbd_seg_crc_mc(struct cbd_segment *segment, u32 data_off, u32 data_len,
+		   u32 *crc);
 int cbds_map_pages(struct cbd_segment *segment, struct bio *bio, u32 data_off,
 		   u32 data_len);
 
