@@ -46,6 +46,29 @@ u32 cbd_hosts_alive(struct cbd_transport *cbdt)
 }
 
 /**
+ * cbd_hosts_in_use - count the host slots in use, on a transport not watched
+ * @cbdt: transport with validated geometry, not registered (no heartbeat
+ *	observation running)
+ *
+ * One look at the slots cannot tell a live host from a crashed one: a slot
+ * that its host did not release counts.
+ *
+ * Return: the number of host slots whose state is not none.
+ */
+u32 cbd_hosts_in_use(struct cbd_transport *cbdt)
+{
+	u32 i, used = 0;
+
+	for (i = 0; i < cbdt->host_num; i++) {
+		if (cbd_slot_state(&cbdt_get_host_info(cbdt, i)->state) !=
+		    CBD_SLOT_STATE_NONE)
+			used++;
+	}
+
+	return used;
+}
+
+/**
  * cbd_hosts_beating - count the host slots seen beating since registration
  * @cbdt: transport with validated geometry
  *

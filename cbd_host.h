@@ -44,6 +44,7 @@ bool cbd_host_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 /* Number of host slots whose heartbeat is alive. */
 u32 cbd_hosts_alive(struct cbd_transport *cbdt);
+u32 cbd_hosts_in_use(struct cbd_transport *cbdt);
 u32 cbd_hosts_beating(struct cbd_transport *cbdt);
 
 extern const struct device_type cbd_host_type;

@@ -313,14 +313,18 @@ static int cbdt_validate(struct cbd_transport *cbdt)
 	return 0;
 }
 
-/* Hosts alive on a formatted transport, 0 if its header is not valid. */
-static u32 cbdt_hosts_alive_before_format(struct cbd_transport *cbdt)
+/*
+ * Host slots in use on a formatted transport, 0 if its header is not
+ * valid.  Nothing watches the heartbeats before registration, so a slot
+ * that a crashed host left counts as well: force=1 formats anyway.
+ */
+static u32 cbdt_hosts_before_format(struct cbd_transport *cbdt)
 {
 	if (le64_to_cpu(cbdt->info->magic) != CBD_TRANSPORT_MAGIC ||
 	    cbdt_load_geometry(cbdt, cbdt->info))
 		return 0;
 
-	return cbd_hosts_alive(cbdt);
+	return cbd_hosts_in_use(cbdt);
 }
 
 /*
@@ -363,13 +367,13 @@ static void cbdt_format_header(struct cbd_transport *cbdt,
 
 static int cbdt_format_allowed(struct cbd_transport *cbdt, bool force)
 {
-	u32 alive;
+	u32 used;
 
 	if (le64_to_cpu(cbdt->info->magic) == CBD_TRANSPORT_MAGIC && !force) {
-		alive = cbdt_hosts_alive_before_format(cbdt);
-		if (alive) {
-			cbdt_err(cbdt, "%u host(s) alive on the transport, use force=1 to format\n",
-				 alive);
+		used = cbdt_hosts_before_format(cbdt);
+		if (used) {
+			cbdt_err(cbdt, "%u host slot(s) in use (a host may be alive), use force=1 to format\n",
+				 used);
 			return -EBUSY;
 		}
 		cbdt_err(cbdt, "transport already formatted, use force=1 to format\n");
