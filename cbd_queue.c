@@ -224,8 +224,11 @@ static void cbd_req_end(struct kref *ref)
 	if (cbd_req->end_req)
 		cbd_req->end_req(cbd_req, cbd_req->priv_data);
 
-	if (req)
+	if (req) {
+		/* the queue is making progress: see cbd_queue_timeout() */
+		WRITE_ONCE(cbd_req->cbdq->progress, jiffies);
 		blk_mq_end_request(req, errno_to_blk_status(ret));
+	}
 }
 
 /**
@@ -859,25 +862,40 @@ static int cbd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
  * A request was not completed within the queue's io_timeout.  If the
  * backend looks dead, the liveness check fails it once the backend is
  * gone, or a re-attached backend serves it: wait on.  A live backend that
- * does not complete it is broken: the channel is retired (EIO).  A cache
- * request not in flight on the channel itself ends once its children
- * failed.
+ * keeps ending other requests of this queue is slow, not stuck (a deep
+ * queue of large requests on a slow medium): wait on, up to
+ * CBD_QUEUE_TIMEOUT_ROUNDS expiries.  A live backend that ends nothing
+ * for io_timeout, or the last round, is broken: the channel is retired
+ * (EIO).  A cache request not in flight on the channel itself ends once
+ * its children failed.
  */
+static bool cbd_queue_timeout_wait(struct cbd_request *cbd_req,
+				   struct request *req)
+{
+	struct cbd_queue *cbdq = cbd_req->cbdq;
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+
+	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+		return false;
+	if (!cbd_backend_info_is_alive(cbd_blkdev->cbdt, cbd_blkdev->backend_id))
+		return true;
+	if (++cbd_req->timeouts >= CBD_QUEUE_TIMEOUT_ROUNDS)
+		return false;
+	return time_before(jiffies, READ_ONCE(cbdq->progress) + req->timeout);
+}
+
 static enum blk_eh_timer_return cbd_queue_timeout(struct request *req)
 {
 	struct cbd_request *cbd_req = blk_mq_rq_to_pdu(req);
 	struct cbd_queue *cbdq = cbd_req->cbdq;
-	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
-	if (atomic_read(&cbdq->state) == cbd_queue_state_running &&
-	    !cbd_backend_info_is_alive(cbd_blkdev->cbdt,
-				       cbd_blkdev->backend_id))
+	if (cbd_queue_timeout_wait(cbd_req, req))
 		return BLK_EH_RESET_TIMER;
 
 	if (atomic_read(&cbdq->state) == cbd_queue_state_running)
-		cbd_queue_err(cbdq, "req %llu not completed by live backend%u within %u ms\n",
-			      cbd_req->req_tid, cbd_blkdev->backend_id,
-			      jiffies_to_msecs(req->timeout));
+		cbd_queue_err(cbdq, "req %llu not completed by live backend%u within %u ms (x%u)\n",
+			      cbd_req->req_tid, cbdq->cbd_blkdev->backend_id,
+			      jiffies_to_msecs(req->timeout), cbd_req->timeouts);
 	cbd_queue_fail(cbdq, "I/O timeout");
 
 	return blk_mq_rq_state(req) == MQ_RQ_IN_FLIGHT ? BLK_EH_RESET_TIMER :
@@ -943,6 +961,7 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 	INIT_LIST_HEAD(&cbdq->inflight_reqs);
 	spin_lock_init(&cbdq->inflight_reqs_lock);
 	spin_lock_init(&cbdq->compr_tail_lock);
+	cbdq->progress = jiffies;
 	INIT_DELAYED_WORK(&cbdq->complete_work, cbd_queue_complete_work_fn);
 	cbdwc_init(&cbdq->complete_worker_cfg);
 	cbdq->req_tid = 0;

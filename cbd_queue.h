@@ -24,6 +24,12 @@ enum cbd_queue_state {
  * that a request in flight when its backend dies waits for a re-attach.
  */
 #define CBD_QUEUE_IO_TIMEOUT		(60 * HZ)
+/*
+ * Expiries of io_timeout a request may see while other requests of its
+ * queue keep completing (a deep queue on a slow backend) before it fails
+ * all the same.
+ */
+#define CBD_QUEUE_TIMEOUT_ROUNDS	4
 /* Rounds a completion may fail its CRC check before the channel fails. */
 #define CBD_QUEUE_BAD_BUDGET		8
 
@@ -49,6 +55,8 @@ struct cbd_request;
  *	and the doorbell of a handler on this host (any context: irq-safe)
  * @bad_rounds: reaping rounds in a row that stopped at a completion
  *	failing its CRC (protected by @compr_tail_lock)
+ * @progress: jiffies when a request of this queue last ended (written
+ *	without a lock, read by the timeout handler)
  * @inflight_reqs: requests submitted to the backend
  * @inflight_reqs_lock: protects @inflight_reqs (irq-safe)
  * @released_extents: per data page, length of a completed extent starting
@@ -69,6 +77,7 @@ struct cbd_queue {
 	u32 compr_tail;
 	spinlock_t compr_tail_lock;	/* protects compr_tail, bad_rounds */
 	u32 bad_rounds;
+	unsigned long progress;
 
 	struct list_head inflight_reqs;
 	spinlock_t inflight_reqs_lock;	/* protects inflight_reqs */
@@ -98,6 +107,8 @@ typedef void (*cbd_req_end_fn)(struct cbd_request *cbd_req, void *priv_data);
  * @ref: completion reference
  * @ret: first error seen
  * @parent: parent request of a cache child request
+ * @timeouts: io_timeout expiries seen (only the timeout handler, which
+ *	blk-mq never runs twice at once for one request, touches it)
  * @priv_data: argument of @end_req
  * @end_req: called when the last reference goes
  */
@@ -118,6 +129,7 @@ struct cbd_request {
 	struct kref ref;
 	int ret;
 	struct cbd_request *parent;
+	u8 timeouts;
 	void *priv_data;
 	cbd_req_end_fn end_req;
 };
