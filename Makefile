@@ -69,6 +69,9 @@ demo: setup
 test: setup
 	$(SELFTESTS)/run_vm_tests.sh
 
+test-full: setup
+	FULL=1 $(SELFTESTS)/run_vm_tests.sh
+
 test-multihost: setup
 	MULTI_ONLY=1 MULTI_QUICK=0 $(SELFTESTS)/run_vm_tests.sh
 
@@ -100,6 +103,6 @@ test-debug: setup
 		MULTI_TEST_TIMEOUT=$${MULTI_TEST_TIMEOUT:-1800} \
 		$(SELFTESTS)/run_vm_tests.sh $(DEBUG_TESTS)
 
-.PHONY: all modules clean checkpatch setup demo test test-multihost bench bench-cache \
+.PHONY: all modules clean checkpatch setup demo test test-full test-multihost bench bench-cache \
 	intree-check debug-kernel test-debug
 endif

@@ -107,17 +107,33 @@ struct cbd_handler {
 	bool stalled;
 };
 
+/* the handler argument is evaluated once */
 #define cbd_handler_err(h, fmt, ...)					\
-	cbdb_err((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
+	do {								\
+		struct cbd_handler *__h = (h);				\
+		cbdb_err(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
+			 ##__VA_ARGS__);					\
+	} while (0)
 #define cbd_handler_err_ratelimited(h, fmt, ...)			\
-	pr_err_ratelimited("cbd: %s:%u cbd_transport%u: backend%u: handler%u: " fmt, \
-			   __func__, __LINE__, (h)->cbdb->cbdt->id,		\
-			   (h)->cbdb->backend_id, (h)->channel.seg_id,		\
-			   ##__VA_ARGS__)
+	do {								\
+		struct cbd_handler *__h = (h);				\
+		pr_err_ratelimited("cbd: %s:%u cbd_transport%u: backend%u: handler%u: " fmt, \
+				   __func__, __LINE__, __h->cbdb->cbdt->id, \
+				   __h->cbdb->backend_id,		\
+				   __h->channel.seg_id, ##__VA_ARGS__);	\
+	} while (0)
 #define cbd_handler_info(h, fmt, ...)					\
-	cbdb_info((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
+	do {								\
+		struct cbd_handler *__h = (h);				\
+		cbdb_info(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
+			  ##__VA_ARGS__);				\
+	} while (0)
 #define cbd_handler_debug(h, fmt, ...)					\
-	cbdb_debug((h)->cbdb, "handler%u: " fmt, (h)->channel.seg_id, ##__VA_ARGS__)
+	do {								\
+		struct cbd_handler *__h = (h);				\
+		cbdb_debug(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
+			   ##__VA_ARGS__);				\
+	} while (0)
 
 #define CBD_HANDLER_CONSUMING	0
 

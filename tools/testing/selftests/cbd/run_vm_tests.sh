@@ -10,6 +10,14 @@
 # DISKS=, VERBOSE=1, KEEP=1):
 #   PMEM_MODES="cxl nvdimm"   run the list once per memory type (default:
 #                             "cxl nvdimm", or just $PMEM when PMEM= is set)
+#   FULL=1                    the whole list and the multi-guest lists in
+#                             every mode (make test-full); by default, with
+#                             no tests named, cxl runs only CXL_TESTS and
+#                             the multi-guest lists run on nvdimm only
+#   CXL_TESTS="..."           the cxl list of the default run: the tests
+#                             that cover what differs on cxl (region setup,
+#                             the loop devices in front of the disks, the
+#                             data path and the cache on CXL memory)
 #   VM_PER_TEST=1             boot one VM per test instead of one per list
 #   MULTI=0                   skip the multi-guest tests (MULTI_TESTS, run
 #                             in two guests on the same memory; default on
@@ -19,6 +27,9 @@
 #                             two-guest run); the guests get MULTI_SMP (1)
 #                             CPUs and MULTI_MEM (1G), MULTI_TEST_TIMEOUT
 #                             (600) per test
+#   MULTI_MODES="..."         modes of the multi-guest runs (default:
+#                             nvdimm, every mode with FULL=1 or
+#                             MULTI_QUICK=0)
 #   MULTI3_TESTS="..."        tests run in three guests on the same memory
 #                             (default: mh_three.sh, unless MULTI_TESTS is
 #                             given; empty: no three-guest run), in
@@ -48,9 +59,9 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 
 # Defaults of the suite (vm.sh alone defaults to one 1G disk, no pmem1):
 # two disks of different sizes (backend_lifecycle.sh's size-mismatch case,
-# adm_bad_input.sh's mounted disk) and a small second pmem.  Both modes
-# run the whole list: ~300 s for cxl and ~250 s for nvdimm on 2 cores
-# (measured, multi-guest run included), well under 20 minutes together.
+# adm_bad_input.sh's mounted disk) and a small second pmem.  nvdimm runs
+# the whole list, cxl the tests of what differs there: the whole list in
+# both modes, with the multi-guest lists, is make test-full.
 DISKS=${DISKS:-1G 512M}
 PMEM2_SIZE=${PMEM2_SIZE-256M}
 PMEM_MODES=${PMEM_MODES:-${PMEM:-cxl nvdimm}}
@@ -93,7 +104,9 @@ else
 	# in make test
 	[ "${MULTI_QUICK:-1}" != 1 ] || MULTI3_MODES=${MULTI3_MODES:-nvdimm}
 fi
+[ "${FULL:-0}" != 1 ] || MULTI_QUICK=${MULTI_QUICK:-0}
 if [ "${MULTI_QUICK:-1}" = 1 ]; then
+	MULTI_MODES=${MULTI_MODES:-nvdimm}
 	MULTI_TESTS=${MULTI_TESTS-$MULTI_TESTS_QUICK}
 else
 	MULTI_TESTS=${MULTI_TESTS-$MULTI_TESTS_FULL}
@@ -109,14 +122,27 @@ build_nomh_ko() {
 	make -s -C "$d" MULTIHOST=0 modules >&2 && echo "$d/cbd.ko"
 }
 # decisions.md: the tests run with CRC both off and on.
-CRC_TESTS=${CRC_TESTS:-crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh cache_overlap.sh cache_persist.sh cache_fio.sh}
+CRC_TESTS_FULL="crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh cache_overlap.sh cache_persist.sh cache_fio.sh"
+CRC_TESTS_QUICK="crc_mismatch.sh data_fio.sh flush.sh cache_persist.sh"
+if [ "${FULL:-0}" = 1 ]; then
+	CRC_TESTS=${CRC_TESTS:-$CRC_TESTS_FULL}
+else
+	CRC_TESTS=${CRC_TESTS:-$CRC_TESTS_QUICK}
+fi
 CRC_MODES=${CRC_MODES:-nvdimm}
+CXL_TESTS=${CXL_TESTS:-module_load.sh pmem_dax.sh transport_register.sh data_fio.sh flush.sh cache_persist.sh pmem_remove.sh}
 if [ $# -gt 0 ]; then
 	TESTS=("$@")
+	CXL_TESTS=("$@")
 	MULTI=${MULTI:-0}
 	CRC_PASS=${CRC_PASS:-0}
 else
 	read -r -a TESTS <<<"$("$DIR/run_tests.sh" --list)"
+	if [ "${FULL:-0}" = 1 ]; then
+		CXL_TESTS=("${TESTS[@]}")
+	else
+		read -r -a CXL_TESTS <<<"$CXL_TESTS"
+	fi
 	MULTI=${MULTI:-1}
 	# MULTI_ONLY (make test-multihost) runs the multi-guest tests only
 	if [ "${MULTI_ONLY:-0}" = 1 ]; then
@@ -176,10 +202,13 @@ for mode in $PMEM_MODES; do
 		for t in "${TESTS[@]}"; do
 			run_group "$(basename "$t" .sh)" "$t"
 		done
+	elif [ "$mode" = cxl ]; then
+		run_group suite "${CXL_TESTS[@]}"
 	else
 		run_group suite "${TESTS[@]}"
 	fi
-	if [ "$MULTI" = 1 ] && [ "$mode" != memmap ]; then
+	if [ "$MULTI" = 1 ] && [ "$mode" != memmap ] &&
+	   [[ " ${MULTI_MODES:-$mode} " == *" $mode "* ]]; then
 		[ -z "$MULTI_TESTS" ] || run_group --guests 2 multi $MULTI_TESTS
 		[ -z "$MULTI3_TESTS" ] || [[ " ${MULTI3_MODES:-$mode} " != *" $mode "* ]] ||
 			run_group --guests 3 multi3 $MULTI3_TESTS
