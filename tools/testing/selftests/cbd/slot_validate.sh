@@ -46,9 +46,9 @@ one_case() {
 	if ! cbd_check "$label: no /dev/cbd* appeared" test -z "$(cbd_local_disks)"; then
 		# what a module without the validation does next: a read far
 		# into the claimed size indexed the cache trees out of bounds
-		ktap_print_msg "$label: reading 4 KiB at 1 TiB of /dev/$(cbd_local_disks | head -1)"
+		ktap_print_msg "$label: reading 4 KiB at 16 PiB (sector 2^45) of /dev/$(cbd_local_disks | head -1)"
 		timeout 30 dd if="/dev/$(cbd_local_disks | head -1)" of=/dev/null bs=4096 \
-			skip=$(( 1 << 28 )) count=1 iflag=direct status=none
+			skip=$(( 1 << 42 )) count=1 iflag=direct status=none
 		cbd_cleanup_all >/dev/null 2>&1
 		return
 	fi
