@@ -94,3 +94,147 @@ hx_errno_within() {
 hx_klog_has() {
 	cbd_dmesg_since_mark | grep -qE "$1"
 }
+
+# ---------------------------------------------------------------- case table
+
+# A hostile case: mark the log, corrupt, act, check, restore.  Each case
+# prints one KTAP result (its name, what it got, its time) and its time
+# goes to HX_TIMES for the summary at the end.
+HX_TIMES=
+HX_CASES=0
+HX_T0=$(date +%s)
+
+# hx_save OFFSET LEN: remember the bytes to put back with hx_restore.
+HX_SAVED_OFF=
+HX_SAVED=
+hx_save() { HX_SAVED_OFF=$1; HX_SAVED=$(hx_peek "$1" "$2"); }
+hx_restore() {
+	[ -n "$HX_SAVED_OFF" ] || return 0
+	hx_poke "$HX_SAVED_OFF" "$HX_SAVED"
+	HX_SAVED_OFF=
+}
+
+# hx_corrupt OFFSET BYTES VALUE: save the field, write VALUE over it.
+hx_corrupt() {
+	hx_save "$1" "$2"
+	hx_poke "$1" "$(hx_le "$2" "$3")"
+}
+
+# hx_corrupt_str OFFSET LEN CHAR: fill a string field with CHAR (no NUL).
+hx_corrupt_str() {
+	local s= i
+	hx_save "$1" "$2"
+	for ((i = 0; i < $2; i++)); do s+=$3; done
+	hx_poke "$1" "$s"
+}
+
+# hx_want GOT WANT: GOT is one of the '|'-separated WANT names.
+# ANYERR stands for any errno (not OK, not TIMEOUT).
+hx_want() {
+	[[ "|$2|" == *"|$1|"* ]] && return 0
+	[[ "|$2|" == *"|ANYERR|"* && $1 == E* ]]
+}
+
+# hx_read_attr FILE: OK if FILE reads, else the errno name (EIO, ...).
+hx_read_attr() {
+	local err
+	if err=$(LC_ALL=C timeout 10 cat "$1" 2>&1 >/dev/null); then
+		echo OK
+	elif [ -z "$err" ]; then
+		echo TIMEOUT
+	else
+		cbd_strerror_to_name "$err"
+	fi
+}
+
+# hx_io DEV: read 64 KiB with O_DIRECT, bounded: OK, EIO or TIMEOUT.
+HX_IO_BOUND=${HX_IO_BOUND:-40}
+hx_io() {
+	local err rc=0
+	err=$(LC_ALL=C timeout "$HX_IO_BOUND" dd if="$1" of=/dev/null bs=64k count=1 iflag=direct 2>&1) || rc=$?
+	if [ "$rc" = 0 ]; then
+		echo OK
+	elif [ "$rc" = 124 ]; then
+		echo TIMEOUT
+	else
+		cbd_strerror_to_name "$err"
+	fi
+}
+
+# hx_short_timeout DISK: a stuck request ends within a few seconds.
+hx_short_timeout() {
+	echo 3000 > "/sys/block/$1/queue/io_timeout" 2>/dev/null
+}
+
+# hx_result NAME WANT GOT T0: one KTAP result for a case.  Besides GOT
+# matching WANT, the kernel log since the case's mark must be clean.
+hx_result() {
+	local name=$1 want=$2 got=$3 t0=$4 secs ok=1
+	secs=$(( $(date +%s) - t0 ))
+	HX_TIMES+="$name=${secs}s "
+	HX_CASES=$((HX_CASES + 1))
+	hx_want "$got" "$want" || { ktap_print_msg "$name: expected $want, got $got"; ok=0; }
+	if ! cbd_klog_clean; then
+		ktap_print_msg "$name: kernel log:"
+		cbd_dmesg_since_mark | grep -E "$CBD_BAD_KLOG" | head -10 | sed 's/^/#   /'
+		ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		ktap_test_pass "hostile: $name -> $got (want $want) ${secs}s"
+	else
+		ktap_test_fail "hostile: $name -> $got (want $want) ${secs}s"
+	fi
+}
+
+# hx_summary: print the per-case times and the total.
+hx_summary() {
+	ktap_print_msg "$HX_CASES cases in $(( $(date +%s) - HX_T0 ))s: $HX_TIMES"
+}
+
+# hx_other_setup: an uncached pair on CBD_DISK2 nobody corrupts; its data
+# is checked after every case (HX_OTHER_DISK, HX_OTHER_SUM).
+HX_OTHER_DEV= HX_OTHER_BACKEND= HX_OTHER_DISK= HX_OTHER_SUM=
+hx_other_setup() {
+	cbd_backend_start "$CBD_DISK2" || return 1
+	HX_OTHER_BACKEND=$CBD_LAST_BACKEND
+	cbd_dev_start "$HX_OTHER_BACKEND" 1 || return 1
+	HX_OTHER_DEV=$CBD_LAST_DEV_ID HX_OTHER_DISK=$CBD_LAST_CBD
+	dd if=/dev/urandom of="/dev/$HX_OTHER_DISK" bs=64k count=16 oflag=direct status=none
+	HX_OTHER_SUM=$(hx_other_sum)
+	CBD_LAST_DEV_ID='' CBD_LAST_BACKEND='' CBD_LAST_CBD=''
+}
+hx_other_sum() {
+	timeout 30 dd if="/dev/$HX_OTHER_DISK" bs=64k count=16 iflag=direct status=none | md5sum | cut -d' ' -f1
+}
+hx_other_intact() {
+	[ -n "$HX_OTHER_DISK" ] || return 0
+	[ "$(hx_other_sum)" = "$HX_OTHER_SUM" ] && return 0
+	ktap_print_msg "data of the uncorrupted /dev/$HX_OTHER_DISK changed"
+	return 1
+}
+hx_other_teardown() {
+	[ -n "$HX_OTHER_DEV" ] && cbd_dev_stop "$HX_OTHER_DEV"
+	[ -n "$HX_OTHER_BACKEND" ] && cbd_backend_stop "$HX_OTHER_BACKEND"
+	HX_OTHER_DEV= HX_OTHER_BACKEND= HX_OTHER_DISK=
+}
+
+# hx_stop_all_mine BACKEND [DEV]: dev-stop force=1 (bounded) and
+# backend-stop of the case's objects; one KTAP result.
+hx_teardown() {
+	local name=$1 b=$2 dev=${3:-} rc=0 t0
+	t0=$(date +%s)
+	if [ -n "$dev" ]; then
+		cbd_dev_stop "$dev" force || rc=1
+		[ $(( $(date +%s) - t0 )) -le 30 ] || { ktap_print_msg "$name: dev-stop force=1 took over 30s"; rc=1; }
+	fi
+	if [ -n "$b" ]; then
+		cbd_backend_stop "$b" || rc=1
+	fi
+	hx_other_intact || rc=1
+	if [ "$rc" = 0 ]; then
+		ktap_test_pass "hostile: $name: dev-stop force=1, backend-stop, other data intact"
+	else
+		ktap_test_fail "hostile: $name: dev-stop force=1, backend-stop, other data intact"
+	fi
+	CBD_LAST_DEV_ID='' CBD_LAST_BACKEND='' CBD_LAST_CBD=''
+}
