@@ -126,7 +126,7 @@ static int cbd_adm_backend_clear(struct cbd_transport *cbdt,
 	if (!cbdt_backend_id_valid(cbdt, opts->backend_id))
 		return -EINVAL;
 
-	return cbd_backend_clear(cbdt, opts->backend_id);
+	return cbd_backend_clear(cbdt, opts->backend_id, opts->force);
 }
 
 static int cbd_adm_dev_start(struct cbd_transport *cbdt,
@@ -195,7 +195,7 @@ static const struct cbd_adm_op cbd_adm_ops[] = {
 	  KEY(BACKEND_ID) | KEY(CACHE_SIZE) | KEY(HANDLERS),
 	  cbd_adm_backend_start },
 	{ "backend-stop", KEY(BACKEND_ID), 0, cbd_adm_backend_stop },
-	{ "backend-clear", KEY(BACKEND_ID), 0, cbd_adm_backend_clear },
+	{ "backend-clear", KEY(BACKEND_ID), KEY(FORCE), cbd_adm_backend_clear },
 	{ "dev-start", KEY(BACKEND_ID), KEY(QUEUES), cbd_adm_dev_start },
 	{ "dev-stop", KEY(DEV_ID), KEY(FORCE), cbd_adm_dev_stop },
 	{ "dev-clear", KEY(DEV_ID), 0, cbd_adm_dev_clear },

@@ -38,15 +38,188 @@ static bool cbd_backend_info_in_use(struct cbd_backend_info *info)
 	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE;
 }
 
+/* The aligned 32-bit word made of the state byte and owner_gen. */
+static u32 *cbd_backend_owner_word(struct cbd_backend_info *info)
+{
+	static_assert(offsetof(struct cbd_backend_info, state) == 0 &&
+		      offsetof(struct cbd_backend_info, owner_gen) == 1);
+	return (u32 *)info;
+}
+
+static u32 cbd_backend_owner_read(struct cbd_backend_info *info)
+{
+	return le32_to_cpu((__force __le32)READ_ONCE(*cbd_backend_owner_word(info)));
+}
+
+#define CBD_OWNER_STATE(w)	((w) & 0xff)
+#define CBD_OWNER_GEN(w)	((w) >> 8)
+#define CBD_OWNER_WORD(st, gen)	(((gen) & 0xffffff) << 8 | (st))
+
+/*
+ * Take the slot with one cmpxchg of its owner word, from the value @seen
+ * that the caller judged takeable: state @state and the next generation.
+ * Of two hosts that saw the same value only one succeeds.
+ */
+static bool cbd_backend_owner_claim(struct cbd_backend_info *info, u32 seen,
+				    u8 state, u32 *gen)
+{
+	u32 new = CBD_OWNER_WORD(state, CBD_OWNER_GEN(seen) + 1);
+
+	if (cmpxchg(cbd_backend_owner_word(info),
+		    (__force u32)cpu_to_le32(seen),
+		    (__force u32)cpu_to_le32(new)) != (__force u32)cpu_to_le32(seen))
+		return false;
+
+	*gen = CBD_OWNER_GEN(new);
+	return true;
+}
+
+static bool cbd_str_terminated(const char *s, size_t len)
+{
+	return memchr(s, 0, len);
+}
+
+/**
+ * cbd_backend_info_validate - check a backend slot read from shared memory
+ * @cbdt: transport
+ * @id: valid backend slot index
+ * @flags: CBD_BI_V_USED: the slot must describe a backend (dev_size set);
+ *	CBD_BI_V_CACHE: a cache it describes must be in place (its first
+ *	segment a running cache segment)
+ * @snap: the checked values, each read once from the slot
+ *
+ * Checks: state is an enum cbd_slot_state; host_id < host slots;
+ * blkdev_count <= CBDB_BLKDEV_COUNT_MAX; n_handlers <= CBD_HANDLERS_MAX;
+ * dev_size (if set, and it must be with CBD_BI_V_USED) a multiple of the
+ * logical block size and <= CBD_DEV_SIZE_MAX; path NUL-terminated inside
+ * its field; cache: n_segs <= segments, seg_id a segment id (of a cache
+ * segment with CBD_BI_V_CACHE), used_segs <= n_segs, gc_percent <=
+ * CBD_CACHE_GC_PERCENT_MAX, key_tail and dirty_tail inside the cache.
+ * A slot that fails gets one rate-limited log line naming the field.
+ *
+ * Return: 0, or -EIO if the slot is corrupt.
+ */
+int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
+			      struct cbd_backend_snap *snap)
+{
+	struct cbd_backend_info *info = cbdt_get_backend_info(cbdt, id);
+	struct cbd_cache_info *ci = &info->cache_info;
+	struct cbd_segment_info *seg_info;
+	const char *field;
+	u32 owner, v;
+
+	owner = cbd_backend_owner_read(info);
+	snap->state = CBD_OWNER_STATE(owner);
+	snap->owner_gen = CBD_OWNER_GEN(owner);
+	snap->host_id = le32_to_cpu(READ_ONCE(info->host_id));
+	snap->blkdev_count = le32_to_cpu(READ_ONCE(info->blkdev_count));
+	snap->n_handlers = le32_to_cpu(READ_ONCE(info->n_handlers));
+	snap->dev_size = le64_to_cpu(READ_ONCE(info->dev_size));
+	snap->n_segs = le32_to_cpu(READ_ONCE(ci->n_segs));
+	snap->seg_id = le32_to_cpu(READ_ONCE(ci->seg_id));
+
+	if (snap->state > CBD_SLOT_STATE_REMOVING) {
+		field = "state";
+		goto bad;
+	}
+	/* a never used slot is all zeroes: nothing more to check */
+	if (!snap->dev_size && !(flags & CBD_BI_V_USED))
+		return 0;
+	if (!snap->dev_size || snap->dev_size > CBD_DEV_SIZE_MAX ||
+	    (snap->dev_size << SECTOR_SHIFT) % CBD_DEV_LOGICAL_BLOCK_SIZE) {
+		field = "dev_size";
+		goto bad;
+	}
+	if (!cbdt_host_id_valid(cbdt, snap->host_id)) {
+		field = "host_id";
+		goto bad;
+	}
+	if (snap->blkdev_count > CBDB_BLKDEV_COUNT_MAX) {
+		field = "blkdev_count";
+		goto bad;
+	}
+	if (snap->n_handlers > CBD_HANDLERS_MAX) {
+		field = "n_handlers";
+		goto bad;
+	}
+	if (!cbd_str_terminated(info->path, sizeof(info->path))) {
+		field = "path";
+		goto bad;
+	}
+	if (!snap->n_segs)
+		return 0;
+
+	if (snap->n_segs > cbdt->segment_num) {
+		field = "cache_info.n_segs";
+		goto bad;
+	}
+	if (!cbdt_segment_id_valid(cbdt, snap->seg_id)) {
+		field = "cache_info.seg_id";
+		goto bad;
+	}
+	if (flags & CBD_BI_V_CACHE) {
+		seg_info = cbdt_get_segment_info(cbdt, snap->seg_id);
+		if (cbd_segment_info_validate(cbdt, snap->seg_id) ||
+		    cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
+		    READ_ONCE(seg_info->type) != cbds_type_cache) {
+			field = "cache_info.seg_id (not a cache segment)";
+			goto bad;
+		}
+	}
+	if (le32_to_cpu(READ_ONCE(ci->used_segs)) > snap->n_segs) {
+		field = "cache_info.used_segs";
+		goto bad;
+	}
+	if (le16_to_cpu(READ_ONCE(ci->gc_percent)) > CBD_CACHE_GC_PERCENT_MAX) {
+		field = "cache_info.gc_percent";
+		goto bad;
+	}
+	v = le32_to_cpu(READ_ONCE(ci->key_tail_pos.cache_seg_id));
+	if (v >= snap->n_segs ||
+	    le32_to_cpu(READ_ONCE(ci->key_tail_pos.seg_off)) >= CBDT_SEG_SIZE) {
+		field = "cache_info.key_tail_pos";
+		goto bad;
+	}
+	v = le32_to_cpu(READ_ONCE(ci->dirty_tail_pos.cache_seg_id));
+	if (v >= snap->n_segs ||
+	    le32_to_cpu(READ_ONCE(ci->dirty_tail_pos.seg_off)) >= CBDT_SEG_SIZE) {
+		field = "cache_info.dirty_tail_pos";
+		goto bad;
+	}
+
+	return 0;
+
+bad:
+	pr_err_ratelimited("cbd: cbd_transport%u: backend%u slot corrupt: invalid %s\n",
+			   cbdt->id, id, field);
+	return -EIO;
+}
+
+/* A slot shown in sysfs: in use and valid, else nothing (or -EIO). */
+static int cbd_backend_show_snap(struct device *dev,
+				 struct cbd_backend_snap *snap)
+{
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+	int ret;
+
+	ret = cbd_backend_info_validate(obj->cbdt, obj->id, 0, snap);
+	if (ret)
+		return ret;
+	return snap->state != CBD_SLOT_STATE_NONE;
+}
+
 static ssize_t path_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
 	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_backend_snap snap;
+	int ret;
 
-	if (!cbd_backend_info_in_use(info))
-		return 0;
+	ret = cbd_backend_show_snap(dev, &snap);
+	if (ret <= 0)
+		return ret;
 
-	/* shared memory: do not rely on a terminating NUL */
+	/* shared memory: the NUL checked above may be gone by now */
 	return sysfs_emit(buf, "%.*s\n", CBD_PATH_LEN, info->path);
 }
 static DEVICE_ATTR_ADMIN_RO(path);
@@ -54,12 +227,14 @@ static DEVICE_ATTR_ADMIN_RO(path);
 static ssize_t host_id_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_backend_snap snap;
+	int ret;
 
-	if (!cbd_backend_info_in_use(info))
-		return 0;
+	ret = cbd_backend_show_snap(dev, &snap);
+	if (ret <= 0)
+		return ret;
 
-	return sysfs_emit(buf, "%u\n", le32_to_cpu(info->host_id));
+	return sysfs_emit(buf, "%u\n", snap.host_id);
 }
 static DEVICE_ATTR_ADMIN_RO(host_id);
 
@@ -77,12 +252,14 @@ static DEVICE_ATTR_ADMIN_RO(alive);
 static ssize_t cache_segs_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_backend_snap snap;
+	int ret;
 
-	if (!cbd_backend_info_in_use(info))
-		return 0;
+	ret = cbd_backend_show_snap(dev, &snap);
+	if (ret <= 0)
+		return ret;
 
-	return sysfs_emit(buf, "%u\n", le32_to_cpu(info->cache_info.n_segs));
+	return sysfs_emit(buf, "%u\n", snap.n_segs);
 }
 static DEVICE_ATTR_ADMIN_RO(cache_segs);
 
@@ -90,13 +267,17 @@ static ssize_t cache_used_segs_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
 	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_backend_snap snap;
 	u32 used = 0;
+	int ret;
 
-	if (!cbd_backend_info_in_use(info))
-		return 0;
+	ret = cbd_backend_show_snap(dev, &snap);
+	if (ret <= 0)
+		return ret;
 
-	if (cbd_backend_cache_on(info))
-		used = le32_to_cpu(info->cache_info.used_segs);
+	if (snap.n_segs)
+		used = min(le32_to_cpu(READ_ONCE(info->cache_info.used_segs)),
+			   snap.n_segs);
 
 	return sysfs_emit(buf, "%u\n", used);
 }
@@ -106,11 +287,15 @@ static ssize_t cache_gc_percent_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
 	struct cbd_backend_info *info = cbd_dev_to_backend_info(dev);
+	struct cbd_backend_snap snap;
+	int ret;
 
-	if (!cbd_backend_info_in_use(info))
-		return 0;
+	ret = cbd_backend_show_snap(dev, &snap);
+	if (ret <= 0)
+		return ret;
 
-	return sysfs_emit(buf, "%u\n", le16_to_cpu(info->cache_info.gc_percent));
+	return sysfs_emit(buf, "%u\n",
+			  le16_to_cpu(READ_ONCE(info->cache_info.gc_percent)));
 }
 
 /*
@@ -258,7 +443,8 @@ static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
 	struct cbd_channel_info *info;
 	u32 blkdev_id;
 
-	if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
+	if (READ_ONCE(cbdb->evicted) || cbd_segment_info_validate(cbdt, seg_id) ||
+	    cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
 	    READ_ONCE(seg_info->type) != cbds_type_channel)
 		return false;
 
@@ -310,6 +496,21 @@ static void cbd_backend_hb_workfn(struct work_struct *work)
 	struct cbd_backend *cbdb = container_of(to_delayed_work(work),
 						struct cbd_backend, hb_work);
 	struct cbd_backend_info *info = cbdb->backend_info;
+	u32 owner = cbd_backend_owner_read(info);
+
+	/*
+	 * Another host re-attached the slot while this backend was thought
+	 * dead (a stall longer than the heartbeat timeout): it owns the slot
+	 * and its channels now, this one must not touch them any more.
+	 */
+	if (CBD_OWNER_GEN(owner) != cbdb->owner_gen ||
+	    CBD_OWNER_STATE(owner) != CBD_SLOT_STATE_RUNNING) {
+		if (!READ_ONCE(cbdb->evicted))
+			cbdb_err(cbdb, "slot taken over (generation %u, ours %u): no longer serving\n",
+				 CBD_OWNER_GEN(owner), cbdb->owner_gen);
+		WRITE_ONCE(cbdb->evicted, true);
+		return;
+	}
 
 	cbd_alive_ts_update(&info->alive_ts);
 	cbdt_flush(cbdb->cbdt, &info->alive_ts, sizeof(info->alive_ts));
@@ -322,14 +523,20 @@ static void cbd_backend_hb_workfn(struct work_struct *work)
 /*
  * Re-attach: the slot must hold a backend that was stopped (state none,
  * its dev_size and cache description kept on media) or that died (state
- * running, heartbeat stale; decision 9).  A stopped slot is claimed
- * atomically, as a new one would be.
+ * running, heartbeat stale; decision 9).  Either way the slot is taken
+ * with one cmpxchg of its owner word (state and generation) from the value
+ * that was judged takeable: of two hosts re-attaching at once, exactly one
+ * wins and the other gets -EBUSY.  *@claimed tells a stopped slot (a new
+ * cache is made) from a dead one (its cache is taken over).
  */
 static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 				     bool *claimed)
 {
 	struct cbd_transport *cbdt = cbdb->cbdt;
 	struct cbd_backend_info *info;
+	struct cbd_backend_snap snap;
+	u32 owner;
+	int ret;
 
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
@@ -339,17 +546,44 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 		cbdt_err(cbdt, "backend%u was never used\n", backend_id);
 		return -ENOENT;
 	}
-	*claimed = cbd_slot_claim(&info->state);
-	if (!*claimed &&
-	    (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
-	     cbd_backend_info_is_alive(cbdt, backend_id))) {
-		cbdt_err(cbdt, "backend%u is in use\n", backend_id);
-		return -EBUSY;
+
+	owner = cbd_backend_owner_read(info);
+	switch (CBD_OWNER_STATE(owner)) {
+	case CBD_SLOT_STATE_NONE:
+		*claimed = true;
+		break;
+	case CBD_SLOT_STATE_RUNNING:
+		if (cbd_backend_info_is_alive(cbdt, backend_id))
+			goto busy;
+		*claimed = false;
+		break;
+	default:
+		goto busy;
 	}
+
+	/* a dead backend's cache is taken over as it is: it must be intact */
+	ret = cbd_backend_info_validate(cbdt, backend_id,
+					CBD_BI_V_USED | (*claimed ? 0 : CBD_BI_V_CACHE),
+					&snap);
+	if (ret)
+		return ret;
+
+	if (!cbd_backend_owner_claim(info, owner, CBD_SLOT_STATE_RUNNING,
+				     &cbdb->owner_gen)) {
+		*claimed = false;
+		goto busy;
+	}
+	cbdt_flush(cbdt, info, sizeof(u32));
 
 	cbdb->backend_id = backend_id;
 	cbdb->backend_info = info;
+	cbdb->dev_size = snap.dev_size;
+	cbdb->cache_segs = snap.n_segs;
 	return 0;
+
+busy:
+	cbdt_err(cbdt, "backend%u is in use\n", backend_id);
+	return -EBUSY;
 }
 
 static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
@@ -367,6 +601,7 @@ static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
 
 	*claimed = true;
 	cbdb->backend_info = cbdt_get_backend_info(cbdb->cbdt, cbdb->backend_id);
+	cbdb->owner_gen = CBD_OWNER_GEN(cbd_backend_owner_read(cbdb->backend_info));
 	return 0;
 }
 
@@ -401,7 +636,8 @@ static void cbd_backend_release_slot(struct cbd_backend *cbdb, bool claimed,
 
 static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
 {
-	struct cbd_backend_info *info = cbdb->backend_info;
+	/* re-attach: the validated dev_size of the slot */
+	u64 slot_size = cbdb->dev_size;
 	struct file *file;
 
 	/* exclusive: the disk cannot be mounted while the backend runs */
@@ -416,9 +652,17 @@ static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
 	cbdb->bdev_file = file;
 	cbdb->dev_size = bdev_nr_sectors(file_bdev(file));
 
-	if (!new && cbdb->dev_size != le64_to_cpu(info->dev_size)) {
+	/* what the slot cannot describe, peers would refuse as corrupt */
+	if (!cbdb->dev_size || cbdb->dev_size > CBD_DEV_SIZE_MAX) {
+		cbdb_err(cbdb, "%s has %llu sectors, CBD serves 1 to %llu\n",
+			 cbdb->path, cbdb->dev_size, CBD_DEV_SIZE_MAX);
+		fput(file);
+		return -EINVAL;
+	}
+
+	if (!new && cbdb->dev_size != slot_size) {
 		cbdb_err(cbdb, "%s has %llu sectors, the backend had %llu\n",
-			 cbdb->path, cbdb->dev_size, le64_to_cpu(info->dev_size));
+			 cbdb->path, cbdb->dev_size, slot_size);
 		fput(file);
 		return -EINVAL;
 	}
@@ -455,11 +699,12 @@ static int cbd_backend_cache_start(struct cbd_backend *cbdb, bool new_cache)
 		.alloc_segs	= new_cache,
 		.start_writeback = true,
 		.dev_size	= cbdb->dev_size,
+		.n_segs		= cbdb->cache_segs,
 		.bdev_file	= cbdb->bdev_file,
 	};
 	int ret;
 
-	if (!cbd_backend_cache_on(cbdb->backend_info))
+	if (!opts.n_segs)
 		return 0;
 
 	cbdb->cbd_cache = cbd_cache_alloc(cbdb->cbdt, &opts, &ret);
@@ -554,6 +799,7 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 
 	cbd_backend_info_init(cbdb, opts->handlers);
 	if (new && opts->cache_segs) {
+		cbdb->cache_segs = opts->cache_segs;
 		cbdb->backend_info->cache_info.n_segs = cpu_to_le32(opts->cache_segs);
 		cbdb->backend_info->cache_info.gc_percent =
 			cpu_to_le16(CBD_CACHE_GC_PERCENT_DEFAULT);
@@ -790,12 +1036,17 @@ int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
  * cbd_backend_clear - free the slot of a dead backend
  * @cbdt: transport
  * @backend_id: backend slot
+ * @force: free it even with a blkdev attached or a cache that may hold
+ *	data not written back (that data is lost)
  *
- * Return: 0, -EINVAL for a bad id, -EBUSY if the backend is alive.
+ * Return: 0, -EINVAL for a bad id, -EBUSY if the backend is alive, or
+ * (without @force) a blkdev is attached or its cache may be dirty.
  */
-int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id)
+int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force)
 {
 	struct cbd_backend_info *info;
+	struct cbd_backend_snap snap;
+	int ret;
 
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
@@ -803,6 +1054,26 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id)
 	info = cbdt_get_backend_info(cbdt, backend_id);
 	if (cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
+		return -EBUSY;
+	}
+
+	/* a corrupt slot can only be freed by force: nothing can be judged */
+	ret = cbd_backend_info_validate(cbdt, backend_id, 0, &snap);
+	if (!force && ret)
+		return -EBUSY;
+
+	if (!force && !ret && snap.blkdev_count) {
+		cbdt_err(cbdt, "backend%u has a blkdev attached (force=1 to clear anyway)\n",
+			 backend_id);
+		return -EBUSY;
+	}
+	/* backend-stop drains the cache: only a dead one may leave it dirty */
+	if (!force && !ret && snap.n_segs &&
+	    snap.state == CBD_SLOT_STATE_RUNNING &&
+	    cbd_cache_info_may_be_dirty(cbdt, &info->cache_info, snap.n_segs,
+					snap.seg_id)) {
+		cbdt_err(cbdt, "backend%u: its cache may hold data not written back (force=1 to clear anyway)\n",
+			 backend_id);
 		return -EBUSY;
 	}
 

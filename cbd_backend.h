@@ -14,10 +14,24 @@
 #define CBDB_BLKDEV_COUNT_MAX		1
 #define CBD_BACKENDS_HANDLER_BITS	7
 
+/*
+ * Largest backing disk, in 512-byte sectors (16 TiB).  The blkdev-side
+ * cache index has one 16-byte tree per 4 MiB of the disk, so this bounds
+ * the index at 64 MiB; a larger dev_size in a backend slot is refused as
+ * corrupt, and backend-start refuses a larger disk.
+ */
+#define CBD_DEV_SIZE_MAX		BIT_ULL(35)
+/* dev_size is a multiple of this (the blkdev's logical block size) */
+#define CBD_DEV_LOGICAL_BLOCK_SIZE	SECTOR_SIZE
+
 /**
  * struct cbd_backend_info - on-media backend slot
  * @state: enum cbd_slot_state
- * @res: zero
+ * @owner_gen: 24-bit little-endian generation (zero in v2).  With @state
+ *	it forms the aligned 32-bit owner word that backend-start takes with
+ *	one cmpxchg (cbd_backend_owner_claim()): of two hosts re-attaching a
+ *	dead backend at once only one wins, and a backend that finds another
+ *	generation in its slot stops beating and serving.
  * @host_id: host running the backend
  * @blkdev_count: blkdevs attached (at most CBDB_BLKDEV_COUNT_MAX)
  * @n_handlers: handlers= given at backend-start, 0 if none (padding in v2)
@@ -25,11 +39,14 @@
  *	only look for change, on their own monotonic clock
  * @dev_size: backing disk size in 512-byte sectors
  * @cache_info: cache description; cache_info.n_segs == 0 means no cache
- * @path: backing device path
+ * @path: backing device path (NUL-terminated inside the field)
+ *
+ * Every field is hostile input to its readers: cbd_backend_info_validate()
+ * checks it before any decision is taken on it.
  */
 struct cbd_backend_info {
 	u8 state;
-	u8 res[3];
+	u8 owner_gen[3];
 	__le32 host_id;
 	__le32 blkdev_count;
 	__le32 n_handlers;
@@ -38,6 +55,35 @@ struct cbd_backend_info {
 	struct cbd_cache_info cache_info;
 	char path[CBD_PATH_LEN];
 };
+
+/**
+ * struct cbd_backend_snap - validated copy of a backend slot
+ * @state: enum cbd_slot_state
+ * @host_id: host running the backend, < host slots
+ * @blkdev_count: at most CBDB_BLKDEV_COUNT_MAX
+ * @n_handlers: at most CBD_HANDLERS_MAX
+ * @dev_size: sectors, 1 .. CBD_DEV_SIZE_MAX
+ * @n_segs: cache segments (0: no cache), at most the transport's segments
+ * @seg_id: first cache segment (if @n_segs), a segment of cache type
+ * @owner_gen: see struct cbd_backend_info
+ *
+ * Each value is read once from the slot: a peer changing the slot after
+ * the check cannot make its reader use an unchecked value.
+ */
+struct cbd_backend_snap {
+	u8 state;
+	u32 host_id;
+	u32 blkdev_count;
+	u32 n_handlers;
+	u64 dev_size;
+	u32 n_segs;
+	u32 seg_id;
+	u32 owner_gen;
+};
+
+/* cbd_backend_info_validate() flags */
+#define CBD_BI_V_USED		BIT(0)	/* dev_size must be set (slot used once) */
+#define CBD_BI_V_CACHE		BIT(1)	/* the cache chain must be in place */
 
 /**
  * struct cbd_backend_start_opts - parsed backend-start options
@@ -68,6 +114,7 @@ struct cbd_handler;
  * @node: entry in cbdt->backends
  * @bdev_file: backing disk, opened exclusively
  * @dev_size: backing disk size in sectors
+ * @cache_segs: cache segments (validated or given), 0: no cache
  * @task_wq: handler and writeback works
  * @state_work: periodic channel discovery and liveness checks
  * @hb_work: heartbeat
@@ -87,6 +134,7 @@ struct cbd_backend {
 
 	struct file *bdev_file;
 	u64 dev_size;
+	u32 cache_segs;
 
 	struct workqueue_struct *task_wq;
 	struct delayed_work state_work;
@@ -94,19 +142,29 @@ struct cbd_backend {
 
 	struct cbd_cache *cbd_cache;
 	struct cbd_cache_dev *cache_dev;
+	u32 owner_gen;
+	bool evicted;
 };
 
 #define cbdb_err(b, fmt, ...)						\
-	cbdt_err((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_err(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
+		    ##__VA_ARGS__); })
 #define cbdb_info(b, fmt, ...)						\
-	cbdt_info((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_info(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
+		     ##__VA_ARGS__); })
 #define cbdb_debug(b, fmt, ...)						\
-	cbdt_debug((b)->cbdt, "backend%u: " fmt, (b)->backend_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_debug(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
+		      ##__VA_ARGS__); })
 
 int cbd_backend_start(struct cbd_transport *cbdt,
 		      struct cbd_backend_start_opts *opts);
 int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id);
-int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id);
+int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force);
+int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id,
+			      u32 flags, struct cbd_backend_snap *snap);
 int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id);
 bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id);
 bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id);

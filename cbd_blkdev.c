@@ -21,40 +21,73 @@ static DEFINE_IDA(cbd_mapped_id_ida);
 
 /* sysfs: blkdev<N> in cbd_blkdevs */
 
-static struct cbd_blkdev_info *cbd_dev_to_blkdev_info(struct device *dev)
+/**
+ * cbd_blkdev_info_validate - check a blkdev slot read from shared memory
+ * @cbdt: transport
+ * @id: valid blkdev slot index
+ * @snap: the checked values, each read once from the slot
+ *
+ * Checks: state is an enum cbd_slot_state; in a used slot backend_id and
+ * host_id are slot ids and mapped_id a possible /dev/cbdX number.  A slot
+ * that fails gets one rate-limited log line naming the field.
+ *
+ * Return: 0, or -EIO if the slot is corrupt.
+ */
+int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
+			     struct cbd_blkdev_snap *snap)
 {
-	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
+	struct cbd_blkdev_info *info = cbdt_get_blkdev_info(cbdt, id);
+	const char *field;
 
-	return cbdt_get_blkdev_info(obj->cbdt, obj->id);
-}
+	snap->state = cbd_slot_state(&info->state);
+	snap->backend_id = le32_to_cpu(READ_ONCE(info->backend_id));
+	snap->host_id = le32_to_cpu(READ_ONCE(info->host_id));
+	snap->mapped_id = le32_to_cpu(READ_ONCE(info->mapped_id));
 
-static bool cbd_blkdev_info_in_use(struct cbd_blkdev_info *info)
-{
-	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE;
+	if (snap->state > CBD_SLOT_STATE_REMOVING)
+		field = "state";
+	else if (snap->state == CBD_SLOT_STATE_NONE)
+		return 0;
+	else if (!cbdt_backend_id_valid(cbdt, snap->backend_id))
+		field = "backend_id";
+	else if (!cbdt_host_id_valid(cbdt, snap->host_id))
+		field = "host_id";
+	else if (snap->mapped_id >= 1U << (MINORBITS - CBD_PART_SHIFT))
+		field = "mapped_id";
+	else
+		return 0;
+
+	pr_err_ratelimited("cbd: cbd_transport%u: blkdev%u slot corrupt: invalid %s\n",
+			   cbdt->id, id, field);
+	return -EIO;
 }
 
 static ssize_t cbd_blkdev_emit_u32(struct device *dev, char *buf,
-				   const __le32 *field)
+				   size_t field)
 {
-	struct cbd_blkdev_info *info = cbd_dev_to_blkdev_info(dev);
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
+	struct cbd_blkdev_snap snap;
 
-	if (!cbd_blkdev_info_in_use(info))
+	if (cbd_blkdev_info_validate(obj->cbdt, obj->id, &snap))
+		return -EIO;
+	if (snap.state == CBD_SLOT_STATE_NONE)
 		return 0;
-	return sysfs_emit(buf, "%u\n", le32_to_cpu(READ_ONCE(*field)));
+	return sysfs_emit(buf, "%u\n", *(u32 *)((char *)&snap + field));
 }
 
 static ssize_t mapped_id_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	return cbd_blkdev_emit_u32(dev, buf,
-				   &cbd_dev_to_blkdev_info(dev)->mapped_id);
+				   offsetof(struct cbd_blkdev_snap, mapped_id));
 }
 static DEVICE_ATTR_ADMIN_RO(mapped_id);
 
 static ssize_t host_id_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	return cbd_blkdev_emit_u32(dev, buf, &cbd_dev_to_blkdev_info(dev)->host_id);
+	return cbd_blkdev_emit_u32(dev, buf,
+				   offsetof(struct cbd_blkdev_snap, host_id));
 }
 static DEVICE_ATTR_ADMIN_RO(host_id);
 
@@ -62,7 +95,7 @@ static ssize_t backend_id_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
 	return cbd_blkdev_emit_u32(dev, buf,
-				   &cbd_dev_to_blkdev_info(dev)->backend_id);
+				   offsetof(struct cbd_blkdev_snap, backend_id));
 }
 static DEVICE_ATTR_ADMIN_RO(backend_id);
 
@@ -408,10 +441,8 @@ static void cbd_blkdev_info_release(struct cbd_blkdev *cbd_blkdev)
 
 /* Each queue has its own data head and kset: 4 segments per queue. */
 static int cbd_blkdev_check_cache(struct cbd_transport *cbdt, u32 backend_id,
-				  struct cbd_backend_info *info, u32 queues)
+				  u32 n_segs, u32 queues)
 {
-	u32 n_segs = le32_to_cpu(READ_ONCE(info->cache_info.n_segs));
-
 	if (n_segs && n_segs < queues * CBD_CACHE_SEGS_EACH_PARAL) {
 		cbdt_err(cbdt, "backend%u: a cache of %u segments serves at most %u queues (%u segments each), not %u\n",
 			 backend_id, n_segs, n_segs / CBD_CACHE_SEGS_EACH_PARAL,
@@ -432,10 +463,11 @@ static int cbd_blkdev_cache_start(struct cbd_blkdev *cbd_blkdev)
 		.init_keys	= true,
 		.n_paral	= cbd_blkdev->num_queues,
 		.dev_size	= cbd_blkdev->dev_size,
+		.n_segs		= cbd_blkdev->cache_segs,
 	};
 	int ret;
 
-	if (!cbd_backend_cache_on(cbd_blkdev->backend_info))
+	if (!opts.n_segs)
 		return 0;
 
 	/* same host: kick its writeback when a kset is written */
@@ -457,17 +489,25 @@ static void cbd_blkdev_cache_stop(struct cbd_blkdev *cbd_blkdev)
 	cbd_blkdev->cbd_cache = NULL;
 }
 
+/*
+ * The backend slot is read once into @snap and checked
+ * (cbd_backend_info_validate()): the blkdev is sized from those values
+ * only, whatever a peer writes into the slot later.
+ */
 static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
-				    u32 *queues)
+				    u32 *queues, struct cbd_backend_snap *snap)
 {
-	struct cbd_backend_info *info;
-	u32 handlers;
+	int ret;
 
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
 
-	info = cbdt_get_backend_info(cbdt, backend_id);
-	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
+	ret = cbd_backend_info_validate(cbdt, backend_id,
+					CBD_BI_V_USED | CBD_BI_V_CACHE, snap);
+	if (ret)
+		return ret;
+
+	if (snap->state != CBD_SLOT_STATE_RUNNING ||
 	    !cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_err(cbdt, "backend%u is not alive\n", backend_id);
 		return -EINVAL;
@@ -478,20 +518,20 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 
 	/* not given: one queue per backend handler (handlers=), else 1 */
 	if (!*queues) {
-		handlers = le32_to_cpu(READ_ONCE(info->n_handlers));
-		if (handlers > CBD_QUEUES_MAX) {
+		if (snap->n_handlers > CBD_QUEUES_MAX) {
 			cbdt_err(cbdt, "backend%u: invalid handlers %u\n",
-				 backend_id, handlers);
+				 backend_id, snap->n_handlers);
 			return -EINVAL;
 		}
-		*queues = handlers ?: 1;
+		*queues = snap->n_handlers ?: 1;
 	}
 
-	return cbd_blkdev_check_cache(cbdt, backend_id, info, *queues);
+	return cbd_blkdev_check_cache(cbdt, backend_id, snap->n_segs, *queues);
 }
 
 static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
-					   u32 backend_id, u32 queues)
+					   u32 backend_id, u32 queues,
+					   const struct cbd_backend_snap *snap)
 {
 	struct cbd_blkdev *cbd_blkdev;
 
@@ -508,11 +548,11 @@ static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
 	cbd_blkdev->backend_id = backend_id;
 	cbd_blkdev->num_queues = queues;
 	cbd_blkdev->backend_info = cbdt_get_backend_info(cbdt, backend_id);
-	cbd_blkdev->dev_size = le64_to_cpu(READ_ONCE(cbd_blkdev->backend_info->dev_size));
+	cbd_blkdev->dev_size = snap->dev_size;
+	cbd_blkdev->cache_segs = snap->n_segs;
 
 	/* same host: the backend object is here, notify its handlers */
-	if (le32_to_cpu(READ_ONCE(cbd_blkdev->backend_info->host_id)) ==
-	    cbdt->host->host_id)
+	if (snap->host_id == cbdt->host->host_id)
 		cbd_blkdev->local_backend = true;
 
 	return cbd_blkdev;
@@ -555,16 +595,19 @@ static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
  *	At most one per possible CPU is used.
  *
  * Return: 0, or -EINVAL (bad backend id or queues, backend not alive),
- * -EBUSY (backend has a blkdev), -ENOENT (no free blkdev slot, segment
- * or minor), -EIO (corrupt cache journal), -ENOMEM.  -EINVAL too when
+ * -EIO (the backend slot or its cache is corrupt, see
+ * cbd_backend_info_validate(), or a corrupt cache journal), -EBUSY
+ * (backend has a blkdev), -ENOENT (no free blkdev slot, segment or
+ * minor), -ENOMEM.  -EINVAL too when
  * the backend's cache has fewer than 4 segments per queue.
  */
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 {
+	struct cbd_backend_snap snap;
 	struct cbd_blkdev *cbd_blkdev;
 	int ret;
 
-	ret = cbd_blkdev_check_backend(cbdt, backend_id, &queues);
+	ret = cbd_blkdev_check_backend(cbdt, backend_id, &queues, &snap);
 	if (ret)
 		return ret;
 
@@ -581,7 +624,7 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 		queues = nr_cpu_ids;
 	}
 
-	cbd_blkdev = cbd_blkdev_alloc(cbdt, backend_id, queues);
+	cbd_blkdev = cbd_blkdev_alloc(cbdt, backend_id, queues, &snap);
 	if (!cbd_blkdev)
 		return -ENOMEM;
 
@@ -737,6 +780,7 @@ static void cbd_blkdev_release_channels(struct cbd_transport *cbdt, u32 devid)
 int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 {
 	struct cbd_blkdev_info *info;
+	struct cbd_blkdev_snap snap;
 	u32 backend_id;
 
 	if (!cbdt_blkdev_id_valid(cbdt, devid))
@@ -751,7 +795,9 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
 		return 0;
 
-	backend_id = le32_to_cpu(READ_ONCE(info->backend_id));
+	/* a corrupt slot is freed, but names no backend to detach from */
+	backend_id = cbd_blkdev_info_validate(cbdt, devid, &snap) ?
+		     U32_MAX : snap.backend_id;
 	cbd_blkdev_release_channels(cbdt, devid);
 	cbd_slot_set_state(&info->state, CBD_SLOT_STATE_NONE);
 	cbdt_flush(cbdt, &info->state, sizeof(info->state));

@@ -21,6 +21,8 @@
  * @host_id: host where /dev/cbdX lives
  * @mapped_id: X of /dev/cbdX
  * @res1: zero
+ *
+ * Hostile input to its readers: cbd_blkdev_info_validate() checks it.
  */
 struct cbd_blkdev_info {
 	u8 state;
@@ -30,6 +32,20 @@ struct cbd_blkdev_info {
 	__le32 host_id;
 	__le32 mapped_id;
 	__le32 res1;
+};
+
+/**
+ * struct cbd_blkdev_snap - validated copy of a blkdev slot
+ * @state: enum cbd_slot_state
+ * @backend_id: backend slot id (if in use)
+ * @host_id: host slot id (if in use)
+ * @mapped_id: X of /dev/cbdX (if in use)
+ */
+struct cbd_blkdev_snap {
+	u32 state;
+	u32 backend_id;
+	u32 host_id;
+	u32 mapped_id;
 };
 
 struct cbd_queue;
@@ -52,7 +68,8 @@ struct cbd_cache;
  *	cbd_handler_notify())
  * @num_queues: blk-mq hardware queues = channels
  * @queues: per-queue state
- * @dev_size: size in sectors
+ * @dev_size: size in sectors (validated, see cbd_backend_info_validate())
+ * @cache_segs: cache segments of the backend (validated), 0: no cache
  * @task_wq: completion works
  * @hb_work: heartbeat
  * @tag_set: blk-mq tag set
@@ -80,6 +97,7 @@ struct cbd_blkdev {
 	u32 num_queues;
 	struct cbd_queue *queues;
 	u64 dev_size;
+	u32 cache_segs;
 
 	struct workqueue_struct *task_wq;
 	struct delayed_work hb_work;
@@ -92,21 +110,30 @@ struct cbd_blkdev {
 };
 
 #define cbd_blk_err(b, fmt, ...)					\
-	cbdt_err((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_err(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
+		    ##__VA_ARGS__); })
 #define cbd_blk_info(b, fmt, ...)					\
-	cbdt_info((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_info(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
+		     ##__VA_ARGS__); })
 #define cbd_blk_err_ratelimited(b, fmt, ...)				\
-	pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cbd%d: " fmt,	\
-			   __func__, __LINE__, (b)->cbdt->id,		\
-			   (b)->mapped_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cbd%d: " fmt,\
+			      __func__, __LINE__, __b->cbdt->id,	\
+			      __b->mapped_id, ##__VA_ARGS__); })
 #define cbd_blk_debug(b, fmt, ...)					\
-	cbdt_debug((b)->cbdt, "cbd%d: " fmt, (b)->mapped_id, ##__VA_ARGS__)
+	({ typeof(b) __b = (b);						\
+	   cbdt_debug(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
+		      ##__VA_ARGS__); })
 
 /* queues == 0: use the backend's handlers= value, else 1 */
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues);
 int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force);
 int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid);
 bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id);
+int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
+			     struct cbd_blkdev_snap *snap);
 
 /* block major registration (module init/exit) */
 int cbd_blkdev_init(void);

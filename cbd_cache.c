@@ -22,11 +22,19 @@
 /* dev-stop: the last ksets wait for room at most this long without progress */
 #define CBD_CACHE_CLOSE_STALL		(60 * HZ)
 
+/*
+ * One tree per 4 MiB of the device.  dev_size was validated by the caller
+ * (at most CBD_DEV_SIZE_MAX sectors); the count is still computed in 64
+ * bits and checked against U32_MAX rather than truncated.
+ */
 static int cbd_cache_trees_init(struct cbd_cache *cache)
 {
+	u64 n_trees = DIV_ROUND_UP_ULL(cache->dev_size, CBD_CACHE_TREE_SIZE);
 	u32 i;
 
-	cache->n_trees = DIV_ROUND_UP_ULL(cache->dev_size, CBD_CACHE_TREE_SIZE);
+	if (!n_trees || n_trees > U32_MAX)
+		return -EINVAL;
+	cache->n_trees = n_trees;
 	cache->trees = kvcalloc(cache->n_trees, sizeof(*cache->trees), GFP_KERNEL);
 	if (!cache->trees)
 		return -ENOMEM;
@@ -125,6 +133,8 @@ static const char *cbd_cache_close_give_up(struct cbd_cache *cache, long ret,
 {
 	if (ret < 0)
 		return "interrupted";
+	if (cbd_cache_failed(cache))
+		return "the cache failed";
 	if (!cbd_backend_info_is_alive(cache->cbdt, cache->backend_id))
 		return "the backend is dead";
 	if (time_after(jiffies, last_progress + CBD_CACHE_CLOSE_STALL))
@@ -268,7 +278,7 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	cache->cbdt = cbdt;
 	cache->cache_info = opts->cache_info;
 	cache->backend_id = opts->backend_id;
-	cache->n_segs = le32_to_cpu(READ_ONCE(opts->cache_info->n_segs));
+	cache->n_segs = opts->n_segs;
 	cache->n_paral = opts->n_paral;
 	cache->dev_size = opts->dev_size << SECTOR_SHIFT;
 	cache->bdev_file = opts->bdev_file;
@@ -314,10 +324,16 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 				  struct cbd_cache_opts *opts, int *err)
 {
-	u32 n_segs = le32_to_cpu(READ_ONCE(opts->cache_info->n_segs));
+	u32 n_segs = opts->n_segs;
 	struct cbd_cache *cache;
 	int ret;
 
+	if (!opts->dev_size || opts->dev_size > CBD_DEV_SIZE_MAX) {
+		cbdt_err(cbdt, "cache%u: invalid device size %llu\n",
+			 opts->backend_id, opts->dev_size);
+		*err = -EINVAL;
+		return NULL;
+	}
 	if (!n_segs || opts->n_paral > CBD_CACHE_PARAL_MAX ||
 	    n_segs < opts->n_paral * CBD_CACHE_SEGS_EACH_PARAL) {
 		*err = -EINVAL;

@@ -39,6 +39,10 @@ struct cbd_cache_pos_onmedia {
  * @res2: zero
  * @key_tail_pos: oldest kset still needed (GC tail)
  * @dirty_tail_pos: oldest kset not yet written back
+ *
+ * Checked with its backend slot by cbd_backend_info_validate(): n_segs
+ * and seg_id in range, seg_id a cache segment, used_segs <= n_segs,
+ * gc_percent <= CBD_CACHE_GC_PERCENT_MAX, both positions inside the cache.
  */
 struct cbd_cache_info {
 	u8 blkdev_state;
@@ -67,7 +71,10 @@ struct cbd_request;
  * @init_keys: build the index and replay the journal (blkdev instance)
  * @n_paral: parallel data heads and ksets (queues of the blkdev), 0 for
  *	the backend instance
- * @dev_size: backing device size in sectors
+ * @dev_size: backing device size in sectors, validated by the caller
+ *	(1 .. CBD_DEV_SIZE_MAX, see cbd_backend_info_validate())
+ * @n_segs: cache segments, validated by the caller (the slot's n_segs is
+ *	not read again: a peer may change it)
  * @bdev_file: backing disk (writeback only)
  * @local_backend: the backend runs on this host: kick its writeback when a
  *	kset is written (blkdev instance)
@@ -81,6 +88,7 @@ struct cbd_cache_opts {
 	bool init_keys;
 	u32 n_paral;
 	u64 dev_size;
+	u32 n_segs;
 	struct file *bdev_file;
 	bool local_backend;
 };
@@ -95,6 +103,9 @@ int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);
 int cbd_cache_parse_gc_percent(const char *buf, u16 *val);
 void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
 			      struct cbd_cache_info *info, u16 val);
+bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,
+				 struct cbd_cache_info *info, u32 n_segs,
+				 u32 seg_id);
 
 struct cbd_cache_dev;
 

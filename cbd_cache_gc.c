@@ -50,8 +50,11 @@ static void cbd_cache_gc_kset(struct cbd_cache *cache,
 	atomic64_inc(&cache->gc_ksets);
 }
 
-/* One step of GC; false when there is nothing (more) to do now. */
-static bool cbd_cache_gc_step(struct cbd_cache *cache)
+/*
+ * One step of GC: 1 after progress, 0 when there is nothing (more) to do
+ * now, -EBADMSG when the journal is corrupt where GC must pass.
+ */
+static int cbd_cache_gc_step(struct cbd_cache *cache)
 {
 	struct cbd_cache_info *info = cache->cache_info;
 	struct cbd_cache_pos *tail = &cache->key_tail;
@@ -61,42 +64,43 @@ static bool cbd_cache_gc_step(struct cbd_cache *cache)
 
 	if (!cbd_cache_pos_onmedia_get(cache, &info->dirty_tail_pos, &dirty)) {
 		cbd_cache_err_ratelimited(cache, "invalid dirty_tail on media\n");
-		return false;
+		return -EBADMSG;
 	}
 
 	if (dirty.seg == tail->seg && dirty.off == tail->off)
-		return false;
+		return 0;
 	if (!cbd_cache_need_gc(cache))
-		return false;
+		return 0;
 
 	if (cbd_cache_pos_at_seg_end(tail)) {
 		if (dirty.seg == tail->seg)
-			return false;
+			return 0;
 
 		old = tail->seg;
 		tail->seg = cbd_cache_seg_next(old);
 		if (!tail->seg) {
 			tail->seg = old;
-			return false;
+			return 0;
 		}
 		tail->off = 0;
 		cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, tail);
 		cbd_cache_seg_free(old);
-		return true;
+		return 1;
 	}
 
 	kset = cbd_cache_kset_read(cache, tail, cache->gc_kset_buf);
 	if (!kset) {
+		/* behind dirty_tail: the writeback read a kset here */
 		cbd_cache_err_ratelimited(cache, "no valid kset at key_tail %u:%u\n",
 					  tail->seg->cache_seg_id, tail->off);
-		return false;
+		return -EBADMSG;
 	}
 
 	cbd_cache_kset_next_pos(kset, tail);
 	cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, tail);
 	cbd_cache_gc_kset(cache, kset);
 
-	return true;
+	return 1;
 }
 
 void cbd_cache_gc_workfn(struct work_struct *work)
@@ -104,10 +108,18 @@ void cbd_cache_gc_workfn(struct work_struct *work)
 	struct cbd_cache *cache = container_of(to_delayed_work(work),
 					       struct cbd_cache, gc_work);
 
-	while (!cbd_cache_stopping(cache) && cbd_cache_gc_step(cache))
+	int ret = 0;
+
+	while (!cbd_cache_stopping(cache) && !cbd_cache_failed(cache) &&
+	       (ret = cbd_cache_gc_step(cache)) > 0)
 		cond_resched();
 
-	if (!cbd_cache_stopping(cache))
+	if (ret >= 0)
+		cache->gc_bad = 0;
+	else if (cbd_cache_bad_run(cache, &cache->gc_bad, "GC found the journal corrupt"))
+		return;
+
+	if (!cbd_cache_stopping(cache) && !cbd_cache_failed(cache))
 		queue_delayed_work(cache->wq, &cache->gc_work, CBD_CACHE_WORK_INTERVAL);
 }
 

@@ -47,6 +47,14 @@
 #define CBD_CACHE_WB_IDLE		HZ
 /* a staged kset is written at the latest this long after its first key */
 #define CBD_KSET_FLUSH_INTERVAL		HZ
+/*
+ * GC and the writeback run once per CBD_CACHE_WORK_INTERVAL; a journal
+ * found corrupt (no valid kset where one must be, an invalid key, a data
+ * crc mismatch) this many runs in a row marks the cache failed: its I/O
+ * ends with EIO instead of being retried forever.  A peer still writing
+ * the record gets a few runs to finish.
+ */
+#define CBD_CACHE_BAD_BUDGET		8
 
 /**
  * struct cbd_cache_seg_info - on-media header of a cache segment
@@ -276,6 +284,10 @@ enum cbd_cache_state {
  * @miss_bytes: bytes of @misses
  * @writeback_bytes: bytes written back
  * @gc_ksets: ksets GC has passed
+ * @failed: the journal is corrupt (see CBD_CACHE_BAD_BUDGET): requests
+ *	end with EIO, GC and the writeback stop
+ * @gc_bad: GC runs in a row that found the journal corrupt
+ * @wb_bad: writeback runs in a row that found the journal corrupt
  */
 struct cbd_cache {
 	struct cbd_transport *cbdt;
@@ -336,16 +348,56 @@ struct cbd_cache {
 	atomic64_t miss_bytes;
 	atomic64_t writeback_bytes;
 	atomic64_t gc_ksets;
+
+	atomic_t failed;
+	u32 gc_bad;
+	u32 wb_bad;
 };
 
 #define cbd_cache_err(cache, fmt, ...)					\
-	cbdt_err((cache)->cbdt, "cache%u: " fmt, (cache)->backend_id, ##__VA_ARGS__)
+	({ typeof(cache) __c = (cache);					\
+	   cbdt_err(__c->cbdt, "cache%u: " fmt, __c->backend_id,	\
+		    ##__VA_ARGS__); })
 #define cbd_cache_info_msg(cache, fmt, ...)				\
-	cbdt_info((cache)->cbdt, "cache%u: " fmt, (cache)->backend_id, ##__VA_ARGS__)
+	({ typeof(cache) __c = (cache);					\
+	   cbdt_info(__c->cbdt, "cache%u: " fmt, __c->backend_id,	\
+		     ##__VA_ARGS__); })
 #define cbd_cache_err_ratelimited(cache, fmt, ...)			\
-	pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cache%u: " fmt,	\
-			   __func__, __LINE__, (cache)->cbdt->id,	\
-			   (cache)->backend_id, ##__VA_ARGS__)
+	({ typeof(cache) __c = (cache);					\
+	   pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cache%u: " fmt,\
+			      __func__, __LINE__, __c->cbdt->id,	\
+			      __c->backend_id, ##__VA_ARGS__); })
+
+static inline bool cbd_cache_failed(struct cbd_cache *cache)
+{
+	return atomic_read(&cache->failed);
+}
+
+/**
+ * cbd_cache_mark_failed - the journal is corrupt: stop using the cache
+ * @cache: the instance
+ * @why: for the (single) log line
+ *
+ * Requests end with EIO from now on; GC and the writeback stop.  Any
+ * context.
+ */
+static inline void cbd_cache_mark_failed(struct cbd_cache *cache,
+					 const char *why)
+{
+	if (atomic_xchg(&cache->failed, 1))
+		return;
+	cbd_cache_err(cache, "cache failed (%s): its I/O fails with EIO\n", why);
+}
+
+/* Count a corrupt-journal run; true once the budget is spent. */
+static inline bool cbd_cache_bad_run(struct cbd_cache *cache, u32 *runs,
+				     const char *why)
+{
+	if (++*runs < CBD_CACHE_BAD_BUDGET)
+		return false;
+	cbd_cache_mark_failed(cache, why);
+	return true;
+}
 
 static inline bool cbd_cache_stopping(struct cbd_cache *cache)
 {

@@ -44,9 +44,16 @@ void cbd_cache_key_put(struct cbd_cache_key *key)
 	kref_put(&key->ref, cbd_cache_key_release);
 }
 
+/*
+ * Every caller passes an offset below dev_size (checked at request entry
+ * and in cbd_cache_key_decode()), and n_trees covers dev_size.  The clamp
+ * keeps an index out of bounds impossible should that ever not hold.
+ */
 struct cbd_cache_tree *cbd_cache_tree_of(struct cbd_cache *cache, u64 off)
 {
-	return &cache->trees[off >> CBD_CACHE_TREE_SHIFT];
+	u64 idx = off >> CBD_CACHE_TREE_SHIFT;
+
+	return &cache->trees[min_t(u64, idx, cache->n_trees - 1)];
 }
 
 static u64 cbd_cache_key_end(struct cbd_cache_key *key)
@@ -615,7 +622,7 @@ void cbd_cache_kset_flush_workfn(struct work_struct *work)
 	spin_unlock(&kset->lock);
 
 	/* no room in the journal yet: GC was kicked, try again soon */
-	if (ret && !cbd_cache_stopping(cache))
+	if (ret && !cbd_cache_stopping(cache) && !cbd_cache_failed(cache))
 		queue_delayed_work(cache->wq, &kset->flush_work, HZ / 100 + 1);
 }
 

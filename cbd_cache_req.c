@@ -690,6 +690,18 @@ int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req)
 	/* not submitted to the channel itself: nothing to release */
 	cbd_req->end_req = NULL;
 
+	/* a corrupt journal: no data of this cache can be trusted */
+	if (cbd_cache_failed(cache))
+		return -EIO;
+	/*
+	 * blk-mq keeps requests inside the capacity, which is the validated
+	 * dev_size the index is sized from; checked here anyway, as every
+	 * tree index derives from this range.
+	 */
+	if (cbd_req->off > cache->dev_size ||
+	    cbd_req->data_len > cache->dev_size - cbd_req->off)
+		return -EIO;
+
 	switch (cbd_req->op) {
 	case CBD_OP_WRITE:
 		return cbd_cache_write(cache, cbd_req);

@@ -19,11 +19,15 @@
 
 #include "cbd_cache_internal.h"
 
-/* cache positions never span segments: keys and ksets are in one piece */
+/*
+ * Cache positions never span segments: keys and ksets are in one piece,
+ * and every position read from media is checked before use.  Reaching
+ * here means a bug, not input; still no WARN: log and stay in bounds.
+ */
 static void cbd_cache_seg_sanitize_pos(struct cbd_seg_pos *pos)
 {
-	WARN_ONCE(1, "cbd: cache position %u past segment %u\n", pos->off,
-		  pos->segment->seg_id);
+	pr_err_ratelimited("cbd: cache position %u past segment %u\n",
+			   pos->off, pos->segment->seg_id);
 	pos->off = pos->segment->data_size - 1;
 }
 
@@ -433,4 +437,57 @@ void cbd_cache_pos_onmedia_set(struct cbd_cache *cache,
 	/* one 8-byte store: a reader never sees half of it */
 	WRITE_ONCE(*(u64 *)onmedia, *(u64 *)&val);
 	cbdt_flush(cache->cbdt, onmedia, sizeof(*onmedia));
+}
+
+/**
+ * cbd_cache_info_may_be_dirty - could a cache hold data not written back?
+ * @cbdt: transport
+ * @info: the cache description of a backend slot that is not running
+ * @n_segs: its validated segment count
+ * @seg_id: its validated first segment
+ *
+ * Reads only the transport (no instance exists): follows the allocation
+ * chain to the segment of dirty_tail and looks for a kset there that
+ * belongs to the segment's current use (magic and gen).  Anything that
+ * cannot be followed counts as dirty: the caller then needs force=1.
+ *
+ * Return: true if a kset waits at dirty_tail, or the cache is unreadable.
+ */
+bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,
+				 struct cbd_cache_info *info, u32 n_segs,
+				 u32 seg_id)
+{
+	u32 data_off = round_up(sizeof(struct cbd_cache_seg_info), PAGE_SIZE);
+	struct cbd_cache_pos_onmedia pos;
+	struct cbd_cache_kset_onmedia kset;
+	struct cbd_cache_seg_info *seg;
+	u32 idx, off, i;
+
+	*(u64 *)&pos = READ_ONCE(*(u64 *)&info->dirty_tail_pos);
+	idx = le32_to_cpu(pos.cache_seg_id);
+	off = le32_to_cpu(pos.seg_off);
+	if (idx >= n_segs || off > CBDT_SEG_SIZE - data_off)
+		return true;
+
+	for (i = 0; ; i++) {
+		if (!cbdt_segment_id_valid(cbdt, seg_id) ||
+		    cbd_segment_info_validate(cbdt, seg_id))
+			return true;
+		if (i == idx)
+			break;
+		seg_id = le32_to_cpu(READ_ONCE(cbdt_get_segment_info(cbdt, seg_id)->next_seg));
+	}
+
+	seg = (struct cbd_cache_seg_info *)cbdt_get_segment_info(cbdt, seg_id);
+	if (READ_ONCE(seg->segment_info.type) != cbds_type_cache)
+		return true;
+	/* at the end of a segment: the journal continues in the next one */
+	if (off > CBDT_SEG_SIZE - data_off - sizeof(kset))
+		return !!(le32_to_cpu(READ_ONCE(seg->flags)) & CBD_CACHE_SEG_FLAGS_HAS_NEXT);
+
+	if (copy_mc_to_kernel(&kset, (void *)seg + data_off + off, sizeof(kset)))
+		return true;
+
+	return le64_to_cpu(kset.magic) == CBD_KSET_MAGIC &&
+	       le32_to_cpu(kset.seg_gen) == (u32)le64_to_cpu(READ_ONCE(seg->gen));
 }

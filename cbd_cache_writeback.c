@@ -138,7 +138,7 @@ static int cbd_cache_wb_kset(struct cbd_cache *cache,
 	for (i = 0; i < le32_to_cpu(kset->key_num); i++) {
 		if (!cbd_cache_key_decode(cache, &kset->data[i], &key)) {
 			cbd_cache_err_ratelimited(cache, "invalid key in the journal\n");
-			ret = -EIO;
+			ret = -EBADMSG;
 			break;
 		}
 		if (key.flags & CBD_CACHE_KEY_FLAGS_CLEAN)
@@ -147,7 +147,7 @@ static int cbd_cache_wb_kset(struct cbd_cache *cache,
 		if (!cbd_cache_key_data_crc_ok(&key)) {
 			cbd_cache_err_ratelimited(cache, "data crc mismatch at %llu+%u\n",
 						  key.off, key.len);
-			ret = -EIO;
+			ret = -EBADMSG;
 			break;
 		}
 
@@ -308,10 +308,18 @@ void cbd_cache_writeback_workfn(struct work_struct *work)
 	unsigned long delay = CBD_CACHE_WORK_INTERVAL;
 	int ret;
 
+	if (cbd_cache_failed(cache))
+		return;
+
 	if (cbd_cache_writeback_due(cache)) {
 		mutex_lock(&cache->writeback_lock);
 		ret = cbd_cache_writeback_run(cache);
 		mutex_unlock(&cache->writeback_lock);
+		if (ret != -EBADMSG)
+			cache->wb_bad = 0;
+		else if (cbd_cache_bad_run(cache, &cache->wb_bad,
+					   "the writeback found the journal corrupt"))
+			return;
 		if (ret)
 			cbd_cache_err_ratelimited(cache, "writeback failed: %d, retrying\n",
 						  ret);
@@ -347,7 +355,9 @@ void cbd_cache_writeback_kick(struct cbd_cache *cache)
  * @cache: backend instance; no blkdev is attached any more
  *
  * For backend-stop: when it returns 0 the backing disk holds all the data
- * of the cache and has been flushed.
+ * of the cache and has been flushed, or the journal was found corrupt
+ * (the cache is marked failed and what could not be read is lost; the
+ * log says so).
  *
  * Return: 0, or the error of the writeback (the backend keeps running).
  */
@@ -356,8 +366,18 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 	int ret;
 
 	mutex_lock(&cache->writeback_lock);
-	ret = cbd_cache_writeback_run(cache);
+	ret = cbd_cache_failed(cache) ? -EBADMSG : cbd_cache_writeback_run(cache);
 	mutex_unlock(&cache->writeback_lock);
+	/*
+	 * A corrupt journal cannot be written back, now or later: keeping
+	 * the backend would only make it impossible to stop.  What the
+	 * journal held past the corruption is lost; say so.
+	 */
+	if (ret == -EBADMSG) {
+		cbd_cache_mark_failed(cache, "corrupt journal at backend-stop");
+		cbd_cache_err(cache, "data not written back is lost\n");
+		return 0;
+	}
 	if (ret)
 		cbd_cache_err(cache, "writeback failed: %d, dirty data left\n", ret);
 

@@ -14,6 +14,39 @@
 #include "cbd_segment.h"
 
 /**
+ * cbd_segment_info_validate - check a segment header read from shared memory
+ * @cbdt: transport
+ * @id: valid segment index
+ *
+ * Checks: state is an enum cbd_slot_state; type an enum cbd_seg_type
+ * (none only in a free segment); next_seg a segment id.  A header that
+ * fails gets one rate-limited log line naming the field.
+ *
+ * Return: 0, or -EIO if the header is corrupt.
+ */
+int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
+{
+	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, id);
+	u8 state = cbd_slot_state(&info->state);
+	u8 type = READ_ONCE(info->type);
+	const char *field;
+
+	if (state > CBD_SLOT_STATE_REMOVING)
+		field = "state";
+	else if (type > cbds_type_cache ||
+		 (state != CBD_SLOT_STATE_NONE && type == cbds_type_none))
+		field = "type";
+	else if (!cbdt_segment_id_valid(cbdt, le32_to_cpu(READ_ONCE(info->next_seg))))
+		field = "next_seg";
+	else
+		return 0;
+
+	pr_err_ratelimited("cbd: cbd_transport%u: segment%u header corrupt: invalid %s\n",
+			   cbdt->id, id, field);
+	return -EIO;
+}
+
+/**
  * cbd_segment_info_is_alive - liveness of a segment
  * @cbdt: transport
  * @id: valid segment index
@@ -489,8 +522,11 @@ static ssize_t detail_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
 	struct cbd_segment_info *info = cbd_segment_info_of(dev);
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 	struct cbd_channel_info *channel_info;
 
+	if (cbd_segment_info_validate(obj->cbdt, obj->id))
+		return -EIO;
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE ||
 	    READ_ONCE(info->type) != cbds_type_channel)
 		return 0;
@@ -518,7 +554,10 @@ static ssize_t type_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
 	struct cbd_segment_info *info = cbd_segment_info_of(dev);
+	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 
+	if (cbd_segment_info_validate(obj->cbdt, obj->id))
+		return -EIO;
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE)
 		return 0;
 

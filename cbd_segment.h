@@ -21,7 +21,8 @@ enum cbd_seg_type {
  * @type: enum cbd_seg_type
  * @ref: number of in-memory users on all hosts
  * @res: zero
- * @next_seg: next transport segment id of a chain (cache allocation chain)
+ * @next_seg: next transport segment id of a chain (cache allocation chain);
+ *	cbd_segment_info_validate() checks the header before it is used
  * @alive_ts: heartbeat value of the users (wall-clock ns, always increasing); observers
  *	only look for change, on their own monotonic clock
  */
@@ -103,6 +104,7 @@ void cbd_segment_abandon(struct cbd_segment *segment);
 bool cbd_segment_put_dead(struct cbd_segment *segment);
 int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id);
 bool cbd_segment_info_is_alive(struct cbd_transport *cbdt, u32 id);
+int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id);
 
 void cbds_pos_advance(struct cbd_seg_pos *seg_pos, u32 len);
 int cbds_copy_data(struct cbd_seg_pos *dst_pos, struct cbd_seg_pos *src_pos,
