@@ -502,8 +502,12 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
 
-	ret = cbd_backend_info_validate(cbdt, backend_id,
-					CBD_BI_V_USED | CBD_BI_V_CACHE, snap);
+	/* a free or stopped slot is no backend to start on: EINVAL */
+	ret = cbd_backend_info_validate(cbdt, backend_id, 0, snap);
+	if (!ret && snap->state == CBD_SLOT_STATE_RUNNING)
+		ret = cbd_backend_info_validate(cbdt, backend_id,
+						CBD_BI_V_USED | CBD_BI_V_CACHE,
+						snap);
 	if (ret)
 		return ret;
 

@@ -82,8 +82,11 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 	if (cmd->op == CBD_OP_READ && !cmd->result) {
 		u32 crc;
 
-		if (cbd_channel_crc(channel, cmd->data_off, cmd->len, &crc))
+		if (cbd_channel_crc(channel, cmd->data_off, cmd->len, &crc)) {
+			cbd_handler_err_ratelimited(handler, "req %llu: media error reading the data to checksum, EIO\n",
+						    cmd->req_tid);
 			ce->result = cpu_to_le32((u32)-EIO);
+		}
 		else
 			ce->data_crc = cpu_to_le32(crc);
 	}
@@ -416,8 +419,12 @@ static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 	struct cbd_se *se, snap;
 	int ret;
 
+	/*
+	 * Stalled (fault injection): as if another context consumed, so
+	 * that no caller loops on the entries it still sees.
+	 */
 	if (READ_ONCE(handler->stalled))
-		return -ENODATA;
+		return -EBUSY;
 	if (!cbdc_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
 		/* the blkdev's io_timeout fails its requests */
 		cbd_handler_err_ratelimited(handler, "channel_info: invalid submr_head %u\n",

@@ -19,8 +19,9 @@
  * @id: valid segment index
  *
  * Checks: state is an enum cbd_slot_state; type an enum cbd_seg_type
- * (none only in a free segment); next_seg a segment id.  A header that
- * fails gets one rate-limited log line naming the field.
+ * (none also in a claimed segment not set up yet); next_seg a segment
+ * id.  A header that fails gets one rate-limited log line naming the
+ * field.
  *
  * Return: 0, or -EIO if the header is corrupt.
  */
@@ -33,8 +34,11 @@ int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 
 	if (state > CBD_SLOT_STATE_REMOVING)
 		field = "state";
-	else if (type > cbds_type_cache ||
-		 (state != CBD_SLOT_STATE_NONE && type == cbds_type_none))
+	else if (type > cbds_type_cache)
+		/*
+		 * A claimed segment has no type until its user sets it up
+		 * (cbd_segment_init()): only an unknown type is corrupt.
+		 */
 		field = "type";
 	else if (!cbdt_segment_id_valid(cbdt, le32_to_cpu(READ_ONCE(info->next_seg))))
 		field = "next_seg";
