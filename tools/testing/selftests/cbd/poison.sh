@@ -10,7 +10,9 @@
 #
 # 1. Without a cache: a READ whose data copy out of the channel fails
 #    ends in EIO, with one log line; the kernel stays up, and the data
-#    written before reads back intact once the point is off.
+#    written before reads back intact once the point is off.  With
+#    CONFIG_CBD_CRC the first copy is the handler's CRC of the READ data:
+#    the same EIO and log line are expected from it.
 # 2. With a cache: a READ that hits the cache and whose copy fails ends
 #    in EIO, with one log line; other I/O is fine.
 # 3. A memory failure reported on a transport range (the DAX
