@@ -17,6 +17,12 @@
  * it go on): the blkdev's io_timeout path, and a window in which entries
  * in flight can be corrupted on purpose.
  *
+ *   /sys/kernel/debug/cbd/transportN/inject_memory_failure
+ *
+ * Writing "OFF LEN" (bytes in the transport) reports a media error in
+ * that range as the DAX notify_failure of a poisoned page does, without
+ * poisoning anything: what cbdt_media_failure() makes of it.
+ *
  *   /sys/kernel/debug/cbd/fail_media_copy/
  *
  * Makes the machine-check-safe copy out of the transport fail (see
@@ -65,14 +71,11 @@ static const struct file_operations cbd_inject_backend_crash_fops = {
 	.llseek	= noop_llseek,
 };
 
-static ssize_t cbd_inject_handler_stall_write(struct file *file,
-					      const char __user *ubuf,
-					      size_t count, loff_t *ppos)
+/* The user's write "A B": two unsigned decimal numbers. */
+static int cbd_debugfs_get_pair(const char __user *ubuf, size_t count,
+				u64 *a, u64 *b)
 {
-	struct cbd_transport *cbdt = file->private_data;
-	u32 seg_id, stall;
-	char buf[32];
-	int ret;
+	char buf[48];
 
 	if (count >= sizeof(buf))
 		return -EINVAL;
@@ -80,7 +83,21 @@ static ssize_t cbd_inject_handler_stall_write(struct file *file,
 		return -EFAULT;
 	buf[count] = '\0';
 
-	if (sscanf(buf, "%u %u", &seg_id, &stall) != 2 || stall > 1)
+	return sscanf(buf, "%llu %llu", a, b) == 2 ? 0 : -EINVAL;
+}
+
+static ssize_t cbd_inject_handler_stall_write(struct file *file,
+					      const char __user *ubuf,
+					      size_t count, loff_t *ppos)
+{
+	struct cbd_transport *cbdt = file->private_data;
+	u64 seg_id, stall;
+	int ret;
+
+	ret = cbd_debugfs_get_pair(ubuf, count, &seg_id, &stall);
+	if (ret)
+		return ret;
+	if (seg_id > U32_MAX || stall > 1)
 		return -EINVAL;
 
 	ret = cbd_handler_stall(cbdt, seg_id, stall);
@@ -94,6 +111,28 @@ static const struct file_operations cbd_inject_handler_stall_fops = {
 	.llseek	= noop_llseek,
 };
 
+static ssize_t cbd_inject_memory_failure_write(struct file *file,
+					       const char __user *ubuf,
+					       size_t count, loff_t *ppos)
+{
+	u64 off, len;
+	int ret;
+
+	ret = cbd_debugfs_get_pair(ubuf, count, &off, &len);
+	if (ret)
+		return ret;
+
+	cbdt_media_failure(file->private_data, off, len);
+	return count;
+}
+
+static const struct file_operations cbd_inject_memory_failure_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= cbd_inject_memory_failure_write,
+	.llseek	= noop_llseek,
+};
+
 void cbdt_debugfs_add(struct cbd_transport *cbdt)
 {
 	cbdt->debugfs_dir = debugfs_create_dir(dev_name(&cbdt->device),
@@ -102,6 +141,8 @@ void cbdt_debugfs_add(struct cbd_transport *cbdt)
 			    cbdt, &cbd_inject_backend_crash_fops);
 	debugfs_create_file("inject_handler_stall", 0200, cbdt->debugfs_dir,
 			    cbdt, &cbd_inject_handler_stall_fops);
+	debugfs_create_file("inject_memory_failure", 0200, cbdt->debugfs_dir,
+			    cbdt, &cbd_inject_memory_failure_fops);
 }
 
 /* Waits for writers in progress: debugfs files are removal-protected. */

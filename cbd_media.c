@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * CBD media reads.
+ * CBD media reads and media errors.
  *
  * The transport is persistent or CXL memory: a poisoned line read with a
  * plain memcpy() is a machine check in kernel mode.  Every read of
@@ -9,23 +9,40 @@
  * copy_mc_to_kernel() and turns a short copy into -EIO for the caller to
  * fail its request with.
  *
- * Fault injection: /sys/kernel/debug/cbd/fail_media_copy/ makes the copy
- * report a short copy.  With CONFIG_FAULT_INJECTION_DEBUG_FS it is the
- * kernel's fault-injection attribute (probability, interval, times, ...);
- * without it, a minimal stand-in with the same "probability" (percent)
- * and "times" (-1: no limit) files, so that the selftests run on any
- * kernel.
+ * Fault injection: the point fail_media_copy makes the copy report a
+ * short copy, as a poisoned line does.  It is the kernel's fault-injection
+ * framework (Documentation/fault-injection/) when the kernel has
+ * CONFIG_FAULT_INJECTION and CBD is built with CONFIG_CBD_FAULT_INJECTION
+ * (an out-of-tree build, which the kernel's configuration does not know,
+ * uses it whenever the kernel has it):
+ *
+ *   /sys/kernel/debug/cbd/fail_media_copy/{probability,interval,times,...}
+ *   cbd.fail_media_copy=<interval>,<probability>,<space>,<times>
+ *
+ * Otherwise /sys/kernel/debug/cbd/fail_media_copy/ is a minimal stand-in
+ * with the same "probability" (percent) and "times" (-1: no limit) files,
+ * so that the selftests run on a kernel without the framework.
  */
 
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
+#include <linux/moduleparam.h>
 #include <linux/random.h>
 #include <linux/uaccess.h>
 
+#include "cbd_channel.h"
 #include "cbd_media.h"
+#include "cbd_segment.h"
+#include "cbd_transport.h"
 
-#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+#if IS_ENABLED(CONFIG_FAULT_INJECTION) && \
+	(IS_ENABLED(CONFIG_CBD_FAULT_INJECTION) || !IS_ENABLED(CONFIG_BLK_DEV_CBD))
 static DECLARE_FAULT_ATTR(cbd_media_fault);
+
+static char *cbd_fail_media_copy;
+module_param_named(fail_media_copy, cbd_fail_media_copy, charp, 0444);
+MODULE_PARM_DESC(fail_media_copy,
+		 "Fault injection: fail machine-check-safe media reads, <interval>,<probability>,<space>,<times>");
 
 static bool cbd_media_should_fail(size_t len)
 {
@@ -34,6 +51,10 @@ static bool cbd_media_should_fail(size_t len)
 
 void cbd_media_debugfs_init(struct dentry *root)
 {
+	/* setup_fault_attr() returns 1 on success; it logs its own errors */
+	if (cbd_fail_media_copy)
+		setup_fault_attr(&cbd_media_fault, cbd_fail_media_copy);
+	/* without CONFIG_FAULT_INJECTION_DEBUG_FS the parameter is the knob */
 	fault_create_debugfs_attr("fail_media_copy", root, &cbd_media_fault);
 }
 #else
@@ -80,4 +101,77 @@ int cbdt_copy_from_media(void *dst, const void *src, size_t len)
 		return -EIO;
 
 	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
+}
+
+/* at most this many segments are named per failure, then a count */
+#define CBDT_MEDIA_FAILURE_NAMED	8
+
+/* Name the segment @id for the log: its type and, for a channel, its ends. */
+static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
+{
+	struct cbd_channel_info snap;
+
+	/* the header may be what failed: read it machine-check-safe */
+	if (copy_mc_to_kernel(&snap, cbdt_get_segment_info(cbdt, id), sizeof(snap))) {
+		cbdt_err(cbdt, "memory failure in segment%u: its header is unreadable\n", id);
+		return;
+	}
+
+	switch (snap.seg_info.type) {
+	case cbds_type_channel:
+		cbdt_err(cbdt, "memory failure in segment%u: channel of blkdev%u and backend%u, its I/O may fail\n",
+			 id, le32_to_cpu(snap.blkdev_id), le32_to_cpu(snap.backend_id));
+		break;
+	case cbds_type_cache:
+		cbdt_err(cbdt, "memory failure in segment%u: cache segment, reads of its data may fail\n",
+			 id);
+		break;
+	default:
+		cbdt_err(cbdt, "memory failure in segment%u: not in use\n", id);
+		break;
+	}
+}
+
+/**
+ * cbdt_media_failure - report a media error in a range of the transport
+ * @cbdt: transport
+ * @off: byte offset of the failed range in the transport
+ * @len: its length
+ *
+ * Called for the DAX notify_failure of the memory under the transport.
+ * Logs what the range holds: the transport header or the slot areas
+ * (their records then fail validation, or their reads fail), and every
+ * segment it overlaps.  Reads of the failed lines fail the request that
+ * makes them with EIO (cbdt_copy_from_media()); the objects are not
+ * retired here.
+ */
+void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len)
+{
+	u64 end, seg_end, first, last, id;
+
+	if (!len || check_add_overflow(off, len, &end) || off >= cbdt->size) {
+		cbdt_err(cbdt, "memory failure at offset %llu len %llu: outside the transport\n",
+			 off, len);
+		return;
+	}
+	end = min(end, cbdt->size);
+	cbdt_err(cbdt, "memory failure at offset %llu len %llu\n", off, len);
+
+	if (off < cbdt->segment_area_off)
+		cbdt_err(cbdt, "memory failure in the transport header or slot areas (%llu..%llu)\n",
+			 off, min(end, cbdt->segment_area_off) - 1);
+
+	/* the geometry was validated: the segment area lies inside cbdt->size */
+	seg_end = cbdt->segment_area_off + (u64)cbdt->segment_num * cbdt->segment_size;
+	if (end <= cbdt->segment_area_off || off >= seg_end)
+		return;
+
+	first = (max(off, cbdt->segment_area_off) - cbdt->segment_area_off) /
+		cbdt->segment_size;
+	last = (min(end, seg_end) - 1 - cbdt->segment_area_off) / cbdt->segment_size;
+	for (id = first; id <= last && id < first + CBDT_MEDIA_FAILURE_NAMED; id++)
+		cbdt_media_failure_segment(cbdt, id);
+	if (id <= last)
+		cbdt_err(cbdt, "memory failure in %llu more segments, up to segment%llu\n",
+			 last - id + 1, last);
 }

@@ -29,6 +29,7 @@
 #include "cbd_debugfs.h"
 #include "cbd_heartbeat.h"
 #include "cbd_host.h"
+#include "cbd_media.h"
 #include "cbd_segment.h"
 #include "cbd_transport.h"
 
@@ -112,21 +113,33 @@ static void cbdt_remove(struct cbd_transport *cbdt);
  * everything that could touch it and unregister, as a forced
  * transport_unregister would.  Called in a dax SRCU read section.
  *
- * Memory errors in a registered transport are not handled: the objects
- * using the failed range are not known here; they are reported.
+ * A memory error in a registered transport is reported with the objects
+ * in the failed range (cbdt_media_failure()); reads of the failed lines
+ * fail their requests with EIO.  -EOPNOTSUPP lets memory_failure() go on
+ * with its generic handling of the pages.
  */
 static int cbdt_notify_failure(struct dax_device *dax_dev, u64 offset,
 			       u64 len, int mf_flags)
 {
 	struct cbd_transport *cbdt = dax_holder(dax_dev);
+	u64 base = (u64)cbdt->dax_pgoff << PAGE_SHIFT;
 
 	if (mf_flags & MF_MEM_PRE_REMOVE) {
 		cbdt_remove(cbdt);
 		return 0;
 	}
 
-	cbdt_err(cbdt, "memory failure at offset %llu len %llu\n",
-		 offset, len);
+	/* @offset is in the dax device; the transport starts at dax_pgoff */
+	if (offset < base) {
+		if (len <= base - offset) {
+			cbdt_err(cbdt, "memory failure at dax offset %llu len %llu: before the transport\n",
+				 offset, len);
+			return -EOPNOTSUPP;
+		}
+		len -= base - offset;
+		offset = base;
+	}
+	cbdt_media_failure(cbdt, offset - base, len);
 	return -EOPNOTSUPP;
 }
 

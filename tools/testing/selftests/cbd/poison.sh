@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Media errors in the transport.  Reads out of the transport use a
+# machine-check-safe copy; the fault-injection point fail_media_copy
+# (/sys/kernel/debug/cbd/fail_media_copy/: the kernel's fault-injection
+# attribute where the kernel has CONFIG_FAULT_INJECTION, else CBD's
+# stand-in with the same probability and times files) makes that copy
+# fail as a poisoned line does.
+#
+# 1. Without a cache: a READ whose data copy out of the channel fails
+#    ends in EIO, with one log line; the kernel stays up, and the data
+#    written before reads back intact once the point is off.  With
+#    CONFIG_CBD_CRC the first copy is the handler's CRC of the READ data:
+#    the same EIO and log line are expected from it.
+# 2. With a cache: a READ that hits the cache and whose copy fails ends
+#    in EIO, with one log line; other I/O is fine.
+# 3. A memory failure reported on a transport range (the DAX
+#    notify_failure path, reached here through debugfs
+#    inject_memory_failure without real poison) logs the objects in the
+#    range: the channel segment of a running blkdev, the header area, a
+#    range outside the transport.
+
+set -u
+. "$(dirname "$0")/cbd_lib.sh"
+. "$(dirname "$0")/cbd_core_lib.sh"
+. "$(dirname "$0")/cbd_cache_lib.sh"
+
+TMP=/tmp/cbd-poison
+FI=/sys/kernel/debug/cbd/fail_media_copy
+MF=
+
+# fi_arm TIMES: fail the next TIMES copies (every one: probability 100).
+fi_arm() {
+	if [ -e "$FI/interval" ]; then
+		# the kernel's framework: quiet (its default logs a stack trace)
+		echo 0 > "$FI/verbose" && echo 1 > "$FI/interval" || return 1
+	fi
+	echo "$1" > "$FI/times" && echo 100 > "$FI/probability"
+}
+
+fi_off() {
+	echo 0 > "$FI/probability"
+}
+
+# lines of the kernel log since the mark matching $1
+klog_count() {
+	cbd_dmesg_since_mark | grep -cE "$1"
+}
+
+# expect_eio DESC DEV SKIP_4K: a 4 KiB O_DIRECT read at SKIP_4K fails
+# with EIO within 10 s.
+expect_eio() {
+	local err t0=$SECONDS
+	err=$(timeout 10 dd if="$2" of=/dev/null bs=4k count=1 skip="$3" \
+		iflag=direct 2>&1)
+	ktap_print_msg "$1: $(( SECONDS - t0 ))s: ${err%%$'\n'*}"
+	[[ $err == *"Input/output error"* ]]
+}
+
+part_nocache() {
+	local dev n0 n1
+
+	cbd_check "1: start backend and /dev/cbdX (1 queue)" cbd_start_pair 1 || return
+	dev=/dev/$CBD_LAST_CBD
+	cbd_check "1: write 4 MiB" \
+		dd if="$TMP/data" of="$dev" bs=1M oflag=direct conv=fsync status=none
+	cbd_check "1: read back intact" \
+		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+
+	n0=$(klog_count "media error in the data of req")
+	cbd_check "1: arm fail_media_copy for one copy" fi_arm 1
+	cbd_check "1: the READ whose copy fails ends in EIO" expect_eio "1: poisoned read" "$dev" 17
+	fi_off
+	n1=$(klog_count "media error in the data of req")
+	cbd_check "1: one log line for it (got $((n1 - n0)))" test $((n1 - n0)) -eq 1
+	cbd_check "1: the point fired once (times 0)" test "$(cat "$FI/times")" = 0
+	cbd_check "1: other I/O is fine: the 4 MiB read back intact" \
+		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+	cbd_check "1: writes are fine" \
+		dd if="$TMP/data" of="$dev" bs=1M seek=8 oflag=direct conv=fsync status=none
+	cbd_check "1: dev-stop and backend-stop" cbd_stop_pair
+}
+
+part_cache() {
+	local dev bid n0 n1 h0 h1
+
+	if ! cbd_backend_start "$CBD_DISK" ",cache_size=64"; then
+		ktap_test_fail "2: backend-start cache_size=64"
+		return
+	fi
+	bid=$CBD_LAST_BACKEND
+	if ! cbd_dev_start "$bid" 1; then
+		ktap_test_fail "2: dev-start"
+		cbd_backend_stop "$bid"
+		return
+	fi
+	dev=/dev/$CBD_LAST_CBD
+	cbd_check "2: write 4 MiB into the cache" \
+		dd if="$TMP/data" of="$dev" bs=1M oflag=direct conv=fsync status=none
+	cbd_check "2: read back intact" \
+		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+	h0=$(cbd_cache_stat "$bid" hits)
+	cbd_check "2: the reads hit the cache (hits $h0)" test "${h0:-0}" -gt 0
+
+	n0=$(klog_count "cache: media error in cache segment")
+	cbd_check "2: arm fail_media_copy for one copy" fi_arm 1
+	cbd_check "2: the cache hit whose copy fails ends in EIO" \
+		expect_eio "2: poisoned cache hit" "$dev" 33
+	fi_off
+	n1=$(klog_count "cache: media error in cache segment")
+	cbd_check "2: one log line for it (got $((n1 - n0)))" test $((n1 - n0)) -eq 1
+	cbd_check "2: other I/O is fine: the 4 MiB read back intact" \
+		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+	h1=$(cbd_cache_stat "$bid" hits)
+	cbd_check "2: ... from the cache (hits $h0 -> $h1)" test "$h1" -gt "$h0"
+	cbd_check "2: dev-stop and backend-stop" cbd_stop_pair
+}
+
+part_memory_failure() {
+	local bid devid seg segoff segsize
+
+	cbd_check "3: start backend and /dev/cbdX (1 queue)" cbd_start_pair 1 || return
+	bid=$CBD_LAST_BACKEND devid=$CBD_LAST_DEV_ID
+	seg=$(cbd_channels_of "$devid" "$bid")
+	segsize=$(cbd_info_field bytes_per_segment)
+	segoff=$(( $(cbd_info_field segment_area_off) + seg * segsize ))
+
+	cbd_check "3: report a failure in the data of channel segment$seg" \
+		cbd_write "$MF" "$(( segoff + segsize / 2 )) 4096"
+	cbd_check "3: the log names segment$seg, blkdev$devid and backend$bid" \
+		test "$(klog_count "memory failure in segment$seg: channel of blkdev$devid and backend$bid")" -eq 1
+	cbd_check "3: report a failure in the transport header" cbd_write "$MF" "0 4096"
+	cbd_check "3: the log names the header area" \
+		test "$(klog_count "memory failure in the transport header or slot areas")" -eq 1
+	cbd_check "3: report a failure past the transport" \
+		cbd_write "$MF" "$(( $(blockdev --getsize64 "$CBD_PMEM") + 4096 )) 4096"
+	cbd_check "3: the log says it is outside" \
+		test "$(klog_count "memory failure at offset .*: outside the transport")" -eq 1
+	cbd_check "3: a range over many segments names a bounded number" \
+		cbd_write "$MF" "$(cbd_info_field segment_area_off) $(( 20 * segsize ))"
+	cbd_check "3: ... and counts the rest" \
+		test "$(klog_count "memory failure in 12 more segments, up to segment19")" -eq 1
+	cbd_expect "$MF" "junk" EINVAL "3: inject_memory_failure 'junk' -> EINVAL"
+	cbd_check "3: I/O goes on" \
+		dd if="/dev/$CBD_LAST_CBD" of=/dev/null bs=1M count=4 iflag=direct status=none
+	cbd_check "3: dev-stop and backend-stop" cbd_stop_pair
+}
+
+cbd_core_begin
+cbd_require_disk
+grep -qs " /sys/kernel/debug debugfs " /proc/mounts ||
+	mount -t debugfs none /sys/kernel/debug
+[ -d "$FI" ] || ktap_exit_fail_msg "no $FI"
+mkdir -p "$TMP"
+cbd_setup_transport
+MF=/sys/kernel/debug/cbd/transport$CBD_TID/inject_memory_failure
+[ -w "$MF" ] || ktap_exit_fail_msg "no $MF"
+if [ -e "$FI/interval" ]; then
+	ktap_print_msg "fail_media_copy: the kernel's fault-injection framework"
+else
+	ktap_print_msg "fail_media_copy: CBD's stand-in (no CONFIG_FAULT_INJECTION)"
+fi
+dd if=/dev/urandom of="$TMP/data" bs=1M count=4 status=none
+
+part_nocache
+part_cache
+part_memory_failure
+fi_off
+rm -rf "$TMP"
+cbd_finish
