@@ -86,9 +86,9 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 			cbd_handler_err_ratelimited(handler, "req %llu: media error reading the data to checksum, EIO\n",
 						    cmd->req_tid);
 			ce->result = cpu_to_le32((u32)-EIO);
-		}
-		else
+		} else {
 			ce->data_crc = cpu_to_le32(crc);
+		}
 	}
 	ce->ce_crc = cpu_to_le32(cbd_ce_crc(ce));
 #endif
