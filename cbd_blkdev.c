@@ -502,19 +502,21 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
 
-	/* a free or stopped slot is no backend to start on: EINVAL */
-	ret = cbd_backend_info_validate(cbdt, backend_id, 0, snap);
-	if (!ret && snap->state == CBD_SLOT_STATE_RUNNING)
-		ret = cbd_backend_info_validate(cbdt, backend_id,
-						CBD_BI_V_USED | CBD_BI_V_CACHE,
-						snap);
+	ret = cbd_backend_info_validate(cbdt, backend_id, CBD_BI_V_CACHE, snap);
 	if (ret)
 		return ret;
 
+	/* a free (never used or stopped) slot is not alive: -EINVAL */
 	if (snap->state != CBD_SLOT_STATE_RUNNING ||
 	    !cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_err(cbdt, "backend%u is not alive\n", backend_id);
 		return -EINVAL;
+	}
+	/* a running backend always wrote its size */
+	if (!snap->dev_size) {
+		pr_err_ratelimited("cbd: cbd_transport%u: backend%u slot corrupt: invalid dev_size\n",
+				   cbdt->id, backend_id);
+		return -EIO;
 	}
 
 	if (*queues > CBD_QUEUES_MAX)

@@ -696,10 +696,12 @@ int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req)
 	/*
 	 * blk-mq keeps requests inside the capacity, which is the validated
 	 * dev_size the index is sized from; checked here anyway, as every
-	 * tree index derives from this range.
+	 * tree index derives from this range.  A flush has no range (its
+	 * position is not set).
 	 */
-	if (cbd_req->off > cache->dev_size ||
-	    cbd_req->data_len > cache->dev_size - cbd_req->off)
+	if (cbd_req->op != CBD_OP_FLUSH &&
+	    (cbd_req->off > cache->dev_size ||
+	     cbd_req->data_len > cache->dev_size - cbd_req->off))
 		return -EIO;
 
 	switch (cbd_req->op) {

@@ -156,7 +156,7 @@ part_takeover() {
 	cbd_check "dev-stop and backend-stop" cbd_stop_pair
 	cbd_check "backing disk: the big write is all there" \
 		sh -c "dd if=$CBD_DISK bs=1M skip=16 count=$BIG iflag=direct status=none | cmp - $TMP/big"
-	cbd_expect "$(cbd_adm_file)" "op=backend-clear,backend_id=$b" OK \
+	cbd_expect "$(cbd_adm_file)" "op=backend-clear,backend_id=$b,force=1" OK \
 		"backend-clear of the stopped backend"
 	ktap_print_msg "cache segments listed after stop: $(cache_segs_listed)"
 	cbd_check "no cache segment left after crash, re-attach, stop, clear" \
@@ -189,7 +189,7 @@ part_dead_full() {
 	wait "$DD_PID" || rc=$?
 	cbd_check "the write failed (status $rc)" test "$rc" -ne 0
 
-	cbd_expect "$(cbd_adm_file)" "op=backend-clear,backend_id=$b" OK \
+	cbd_expect "$(cbd_adm_file)" "op=backend-clear,backend_id=$b,force=1" OK \
 		"backend-clear of the dead backend"
 	for seg in $segs; do
 		cbd_wait_file_is 40 "$(cbd_tdir)/cbd_segments/segment$seg/alive" false ||

@@ -129,10 +129,24 @@ hx_corrupt_str() {
 }
 
 # hx_want GOT WANT: GOT is one of the '|'-separated WANT names.
-# ANYERR stands for any errno (not OK, not TIMEOUT).
-hx_want() {
+# ANYERR stands for any errno (not OK, not TIMEOUT).  WANT is a list of
+# '|'-separated alternatives for the whole of GOT; failing that, GOT and
+# WANT with the same number of ','-separated parts match part by part
+# ("io:OK|io:EIO,type:EIO" accepts "io:EIO,type:EIO").
+hx_want1() {
 	[[ "|$2|" == *"|$1|"* ]] && return 0
 	[[ "|$2|" == *"|ANYERR|"* && $1 == E* ]]
+}
+hx_want() {
+	local -a g w
+	local i
+	hx_want1 "$1" "$2" && return 0
+	IFS=, read -r -a g <<< "$1"
+	IFS=, read -r -a w <<< "$2"
+	[ "${#g[@]}" -eq "${#w[@]}" ] && [ "${#g[@]}" -gt 1 ] || return 1
+	for i in "${!g[@]}"; do
+		hx_want1 "${g[$i]}" "${w[$i]}" || return 1
+	done
 }
 
 # hx_read_attr FILE: OK if FILE reads, else the errno name (EIO, ...).

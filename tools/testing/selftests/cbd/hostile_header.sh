@@ -31,6 +31,10 @@ hd_case() {
 	cbd_check "hostile: $name: restored header registers again ($r)" test "$r" = OK
 }
 
+adm_works() {
+	cbd_backend_start "$CBD_DISK" && cbd_backend_stop "$CBD_LAST_BACKEND"
+}
+
 # hs_case NAME SLOT FIELD_OFF BYTES VALUE|STR|CTRL WANT: host slot
 hs_case() {
 	local name=$1 id=$2 foff=$3 n=$4 val=$5 want=$6 t0 got off
@@ -46,8 +50,7 @@ hs_case() {
 	got+=,$(hx_read_attr "$(cbd_tdir)/cbd_hosts/host$id/alive")
 	hx_result "$name" "$want" "$got" "$t0"
 	hx_restore
-	cbd_check "hostile: $name: adm still works (backend-start/stop)" \
-		sh -c ". $CBD_LIB_DIR/cbd_lib.sh; . $CBD_LIB_DIR/cbd_core_lib.sh; cbd_backend_start $CBD_DISK && cbd_backend_stop \$CBD_LAST_BACKEND"
+	cbd_check "hostile: $name: adm still works (backend-start/stop)" adm_works
 }
 
 cbd_core_begin
