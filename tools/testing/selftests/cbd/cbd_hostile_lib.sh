@@ -252,3 +252,15 @@ hx_teardown() {
 	fi
 	CBD_LAST_DEV_ID='' CBD_LAST_BACKEND='' CBD_LAST_CBD=''
 }
+
+# hx_begin: the common start of a hostile test: a transport, and a pair
+# on the second disk whose data must survive every corruption.
+hx_begin() {
+	cbd_core_begin
+	cbd_setup_transport
+	ADM=$(cbd_adm_file)
+	[ -x "$CBD_WRITE_BIN" ] || ktap_exit_fail_msg "no $CBD_WRITE_BIN"
+	[ -b "$CBD_DISK2" ] || ktap_exit_skip "needs a second disk ($CBD_DISK2) for the uncorrupted pair"
+	cbd_check "uncorrupted pair on $CBD_DISK2 with data" hx_other_setup ||
+		ktap_exit_fail_msg "cannot start the uncorrupted pair"
+}

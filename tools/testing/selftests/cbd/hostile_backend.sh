@@ -82,13 +82,7 @@ bd_case() {
 	hx_teardown "$name" "$b" "$dev"
 }
 
-cbd_core_begin
-cbd_setup_transport
-ADM=$(cbd_adm_file)
-[ -x "$CBD_WRITE_BIN" ] || ktap_exit_fail_msg "no $CBD_WRITE_BIN"
-[ -b "$CBD_DISK2" ] || ktap_exit_skip "needs a second disk ($CBD_DISK2) for the uncorrupted pair"
-cbd_check "uncorrupted pair on $CBD_DISK2 with data" hx_other_setup ||
-	ktap_exit_fail_msg "cannot start the uncorrupted pair"
+hx_begin
 
 NSEGS=$(cbd_info_field segment_num)
 # backend slot: state 0, host_id 4, blkdev_count 8, n_handlers 12,

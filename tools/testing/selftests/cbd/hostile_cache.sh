@@ -83,13 +83,7 @@ run_case() {
 	hx_teardown "$name" "$b" "$dev"
 }
 
-cbd_core_begin
-cbd_setup_transport
-ADM=$(cbd_adm_file)
-[ -x "$CBD_WRITE_BIN" ] || ktap_exit_fail_msg "no $CBD_WRITE_BIN"
-[ -b "$CBD_DISK2" ] || ktap_exit_skip "needs a second disk ($CBD_DISK2) for the uncorrupted pair"
-cbd_check "uncorrupted pair on $CBD_DISK2 with data" hx_other_setup ||
-	ktap_exit_fail_msg "cannot start the uncorrupted pair"
+hx_begin
 
 # segment header: state 0, type 1, next_seg 4; cache_seg_info: flags 16,
 # next_cache_seg_id 20, gen 24.  kset: crc 0, magic 8, flags 16,
