@@ -36,6 +36,11 @@
 # backend-stop (which writes the cache back) on its own disk.  A then
 # clears the stopped slots; no cache segment may be left.  The end: the
 # kernel log is clean and the taint only O+E, on both hosts.
+#
+# With the defaults (14 races) the test takes about 175 s on nvdimm in
+# QEMU, 95 s of it the dead-slot rounds (the heartbeat timeout).  A
+# claim made of a read, a check and a plain write (with a 50 ms delay
+# in between) made 12 of the 14 races end with two winners.
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
