@@ -548,6 +548,12 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 	}
 
 	owner = cbd_backend_owner_read(info);
+	/*
+	 * Owner word before heartbeat: pairs with the beat written before
+	 * the claim below.  A host that sees another's claim here then sees
+	 * that host's beat, so it cannot judge the new owner dead.
+	 */
+	smp_rmb();
 	switch (CBD_OWNER_STATE(owner)) {
 	case CBD_SLOT_STATE_NONE:
 		*claimed = true;
@@ -568,6 +574,16 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 	if (ret)
 		return ret;
 
+	/*
+	 * Beat before the claim (cmpxchg orders the two): between the claim
+	 * and the backend's first regular beat the slot must already look
+	 * alive, or a second host re-attaching at the same moment would take
+	 * the new owner for dead and claim the slot from it.  A beat written
+	 * by a host whose claim then fails is harmless: the slot's owner
+	 * beats too.
+	 */
+	cbd_alive_ts_update(&info->alive_ts);
+	cbdt_flush(cbdt, &info->alive_ts, sizeof(info->alive_ts));
 	if (!cbd_backend_owner_claim(info, owner, CBD_SLOT_STATE_RUNNING,
 				     &cbdb->owner_gen)) {
 		*claimed = false;
