@@ -526,6 +526,19 @@ vm_wait() {
 	VM_ELAPSED=$(( $(date +%s) - t0 ))
 }
 
+# After a panic, the console from its first bad line on (the oops and its
+# trace), so that a log that keeps only this output still shows it.
+vm_log_trace() {
+	local first
+
+	grep -aq 'Kernel panic' "$1/console.log" || return 0
+	first=$(grep -anm1 -E "$CBD_BAD_KLOG" "$1/console.log" | cut -d: -f1) || true
+	[ -n "$first" ] || return 0
+	vm_log "kernel console from line $first (at most 80 lines):"
+	tr -d '\r' < "$1/console.log" |
+		sed -n "${first},$((first + 79))s/^/vm:   /p" >&2
+}
+
 # Judge a finished run.  Prints a summary, sets VM_PASS VM_FAIL VM_SKIP and
 # VM_HEALTH (empty if the kernel stayed healthy, else the reason), and
 # returns 0 only if everything passed.  $1 = run dir, rest = tests expected.
@@ -575,6 +588,7 @@ vm_judge() {
 		vm_log "kernel log:"
 		sed 's/^/vm:   /' <<<"$bad" >&2
 	fi
+	vm_log_trace "$run"
 	[ -z "$VM_HEALTH" ] || vm_log "UNHEALTHY: $VM_HEALTH"
 	if [ -s "$run/qemu.err" ]; then
 		vm_log "qemu stderr:"
@@ -780,6 +794,7 @@ vm_judge_killed() {
 		vm_log "kernel log:"
 		sed 's/^/vm:   /' <<<"$bad" >&2
 	fi
+	vm_log_trace "$run"
 	[ -z "$VM_HEALTH" ] || vm_log "UNHEALTHY: $VM_HEALTH"
 	[ -z "$VM_HEALTH" ] && [ "$VM_FAIL" -eq 0 ]
 }
