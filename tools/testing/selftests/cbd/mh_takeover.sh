@@ -50,7 +50,6 @@ set -u
 
 ROUNDS=${MH_TAKEOVER_ROUNDS:-5}
 DEAD_ROUNDS=${MH_TAKEOVER_DEAD_ROUNDS:-2}
-TMP=/tmp/cbd-mh-takeover
 STOP_CACHE_MIB=64
 DEAD_CACHE_MIB=128		# 8 segments: 12 MiB stay below the writeback watermark
 DEAD_MIB=12			# the dead backend's data: [0, 12M) of each disk
@@ -278,7 +277,6 @@ cbd_require_disk
 command -v fio >/dev/null || ktap_exit_skip "fio not installed"
 [ -b "$CBD_DISK2" ] || ktap_exit_fail_msg "needs a second disk ($CBD_DISK2)"
 DISKS=("$CBD_DISK" "$CBD_DISK2")
-mkdir -p "$TMP"
 mh_register || cbd_finish
 mh_barrier registered || cbd_finish
 INJECT=$(cbd_inject_crash_file) || ktap_exit_fail_msg "no $INJECT"
@@ -299,5 +297,4 @@ done
 ktap_print_msg "dead slots: $((SECONDS - t_start))s"
 ktap_print_msg "$races races: A won $wins_a, B won $wins_b, $race_fail without exactly one winner"
 mh_barrier "done" 300
-rm -rf "$TMP"
 cbd_finish
