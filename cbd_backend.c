@@ -762,6 +762,27 @@ static void cbd_backend_cache_stop(struct cbd_backend *cbdb, bool crash)
 	cbdb->cbd_cache = NULL;
 }
 
+/* cbdt_media_listener.failure: retire what runs in segments @first..@last */
+static void cbd_backend_media_failure(struct cbdt_media_listener *l,
+				      u32 first, u32 last)
+{
+	struct cbd_backend *cbdb = container_of(l, struct cbd_backend, media);
+	struct cbd_handler *handler;
+	int bkt;
+
+	spin_lock(&cbdb->lock);
+	hash_for_each(cbdb->handlers_hash, bkt, handler, hash_node) {
+		if (handler->channel.seg_id >= first &&
+		    handler->channel.seg_id <= last)
+			cbd_handler_retire(handler, "memory failure in its channel");
+	}
+	spin_unlock(&cbdb->lock);
+
+	/* set before the listener is added, cleared after it is deleted */
+	if (cbdb->cbd_cache)
+		cbd_cache_media_failure(cbdb->cbd_cache, first, last);
+}
+
 static void cbd_backend_works_init(struct cbd_backend *cbdb)
 {
 	spin_lock_init(&cbdb->lock);
@@ -769,6 +790,8 @@ static void cbd_backend_works_init(struct cbd_backend *cbdb)
 	INIT_LIST_HEAD(&cbdb->node);
 	INIT_DELAYED_WORK(&cbdb->state_work, cbd_backend_state_workfn);
 	INIT_DELAYED_WORK(&cbdb->hb_work, cbd_backend_hb_workfn);
+	INIT_LIST_HEAD(&cbdb->media.node);
+	cbdb->media.failure = cbd_backend_media_failure;
 }
 
 /**
@@ -826,6 +849,7 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 		goto err_destroy_wq;
 
 	cbdt_add_backend(cbdt, cbdb);
+	cbdt_media_listener_add(cbdt, &cbdb->media);
 	queue_delayed_work(cbd_wq, &cbdb->hb_work, CBD_HB_INTERVAL);
 	queue_delayed_work(cbd_wq, &cbdb->state_work, 0);
 
@@ -965,6 +989,7 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 
 	/* off the list first: nobody can kick state_work after the cancel */
 	cbdt_del_backend(cbdt, cbdb);
+	cbdt_media_listener_del(cbdt, &cbdb->media);
 	cancel_delayed_work_sync(&cbdb->state_work);
 	cancel_delayed_work_sync(&cbdb->hb_work);
 	cbd_backend_cache_stop(cbdb, false);
@@ -1033,6 +1058,7 @@ int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
 
 	/* off the list first: nobody can kick state_work after the cancel */
 	cbdt_del_backend(cbdt, cbdb);
+	cbdt_media_listener_del(cbdt, &cbdb->media);
 	cancel_delayed_work_sync(&cbdb->state_work);
 	cancel_delayed_work_sync(&cbdb->hb_work);
 

@@ -10,6 +10,7 @@
 
 #include "cbd_cache.h"
 #include "cbd_channel.h"
+#include "cbd_media.h"
 
 #define CBDB_BLKDEV_COUNT_MAX		1
 #define CBD_BACKENDS_HANDLER_BITS	7
@@ -120,6 +121,8 @@ struct cbd_handler;
  * @hb_work: heartbeat
  * @cbd_cache: backend-side cache instance (writeback), or NULL
  * @cache_dev: backendN/cache sysfs directory, registered if @cbd_cache
+ * @media: told of memory failures while the backend runs: retires the
+ *	handlers and the cache in the failed segments
  */
 struct cbd_backend {
 	u32 backend_id;
@@ -142,6 +145,7 @@ struct cbd_backend {
 
 	struct cbd_cache *cbd_cache;
 	struct cbd_cache_dev *cache_dev;
+	struct cbdt_media_listener media;
 	u32 owner_gen;
 	bool evicted;
 };

@@ -593,6 +593,23 @@ static void cbd_blkdev_kick_backend(struct cbd_blkdev *cbd_blkdev)
 		cbdt_kick_backend(cbd_blkdev->cbdt, cbd_blkdev->backend_id);
 }
 
+/* cbdt_media_listener.failure: retire what runs in segments @first..@last */
+static void cbd_blkdev_media_failure(struct cbdt_media_listener *l,
+				     u32 first, u32 last)
+{
+	struct cbd_blkdev *cbd_blkdev = container_of(l, struct cbd_blkdev, media);
+	struct cbd_queue *cbdq;
+	u32 i;
+
+	for (i = 0; i < cbd_blkdev->num_queues; i++) {
+		cbdq = &cbd_blkdev->queues[i];
+		if (cbdq->channel.seg_id >= first && cbdq->channel.seg_id <= last)
+			cbd_queue_fail(cbdq, "memory failure in its channel");
+	}
+	if (cbd_blkdev->cbd_cache)
+		cbd_cache_media_failure(cbd_blkdev->cbd_cache, first, last);
+}
+
 /**
  * cbd_blkdev_start - create /dev/cbdX on a backend
  * @cbdt: transport
@@ -667,6 +684,8 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 		goto err_stop_cache;
 
 	cbdt_add_blkdev(cbdt, cbd_blkdev);
+	cbd_blkdev->media.failure = cbd_blkdev_media_failure;
+	cbdt_media_listener_add(cbdt, &cbd_blkdev->media);
 	cbd_blk_info(cbd_blkdev, "started: blkdev%u on backend%u, %u queues\n",
 		     cbd_blkdev->blkdev_id, backend_id, queues);
 	return 0;
@@ -728,6 +747,7 @@ int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
 		return ret;
 
 	cbdt_del_blkdev(cbdt, cbd_blkdev);
+	cbdt_media_listener_del(cbdt, &cbd_blkdev->media);
 	if (force)
 		cbd_blkdev_kill_io(cbd_blkdev);
 	cbd_blkdev_disk_stop(cbd_blkdev);

@@ -75,6 +75,8 @@ struct cbd_cache;
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
  * @cbd_cache: blkdev-side cache instance (index, GC), or NULL
+ * @media: told of memory failures while the blkdev runs: retires the
+ *	queues and the cache in the failed segments
  * @ref: held by dev-start until dev-stop, and by the gendisk from add_disk
  *	until its last opener is gone (->free_disk): open/release must find
  *	the struct after dev-stop when a mounted fs was force-stopped
@@ -106,6 +108,7 @@ struct cbd_blkdev {
 	struct gendisk *disk;
 
 	struct cbd_cache *cbd_cache;
+	struct cbdt_media_listener media;
 	struct kref ref;
 };
 

@@ -447,6 +447,33 @@ void cbd_cache_take_over(struct cbd_cache *cache)
 }
 
 /**
+ * cbd_cache_media_failure - a memory failure hit segments @first..@last
+ * @cache: the instance
+ * @first: first failed segment (transport segment id)
+ * @last: last failed segment
+ *
+ * If one of them holds this cache's data or journal, the cache is marked
+ * failed: its I/O ends with EIO and GC and the writeback stop, as on a
+ * corrupt journal.  The writeback cannot step over the lost part of the
+ * log without breaking its order, and reads of it would consume poison.
+ * Any context.
+ */
+void cbd_cache_media_failure(struct cbd_cache *cache, u32 first, u32 last)
+{
+	u32 i, id;
+
+	for (i = 0; i < cache->n_segs; i++) {
+		if (!cache->segments[i].segment.inited)
+			continue;
+		id = cache->segments[i].segment.seg_id;
+		if (id >= first && id <= last) {
+			cbd_cache_mark_failed(cache, "memory failure in its segments");
+			return;
+		}
+	}
+}
+
+/**
  * cbd_cache_abandon - fault injection: drop an instance as a crash would
  * @cache: the instance
  *

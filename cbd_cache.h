@@ -97,6 +97,7 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 				  struct cbd_cache_opts *opts, int *err);
 void cbd_cache_destroy(struct cbd_cache *cache);
 void cbd_cache_abandon(struct cbd_cache *cache);
+void cbd_cache_media_failure(struct cbd_cache *cache, u32 first, u32 last);
 void cbd_cache_take_over(struct cbd_cache *cache);
 int cbd_cache_writeback_drain(struct cbd_cache *cache);
 int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);

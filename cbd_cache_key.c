@@ -15,6 +15,7 @@
 #include <linux/crc32.h>
 
 #include "cbd_cache_internal.h"
+#include "cbd_media.h"
 
 /* keys */
 
@@ -424,6 +425,23 @@ static u32 cbd_kset_crc(struct cbd_cache_kset_onmedia *kset, u32 size)
 	return crc32(0, (void *)kset + sizeof(kset->crc), size - sizeof(kset->crc));
 }
 
+/*
+ * A kset the media cannot give back is not the end of the journal: the
+ * keys behind it are lost, so the cache fails rather than go on without
+ * them.
+ */
+static int cbd_cache_kset_copy(struct cbd_cache *cache, void *dst,
+			       struct cbd_cache_pos *pos, u32 size)
+{
+	if (!cbdt_copy_record(dst, cbd_cache_pos_addr(pos), size))
+		return 0;
+
+	cbd_cache_err_ratelimited(cache, "kset at segment%u+%u: media error reading it\n",
+				  pos->seg->segment.seg_id, pos->off);
+	cbd_cache_mark_failed(cache, "media error in the journal");
+	return -EIO;
+}
+
 /**
  * cbd_cache_kset_read - copy and validate the kset at a position
  * @cache: cache
@@ -445,7 +463,8 @@ struct cbd_cache_kset_onmedia *cbd_cache_kset_read(struct cbd_cache *cache,
 	if (remaining < sizeof(*kset))
 		return NULL;
 
-	memcpy(kset, cbd_cache_pos_addr(pos), sizeof(*kset));
+	if (cbd_cache_kset_copy(cache, kset, pos, sizeof(*kset)))
+		return NULL;
 	key_num = le32_to_cpu(kset->key_num);
 	if (le64_to_cpu(kset->magic) != CBD_KSET_MAGIC || !key_num ||
 	    key_num > CBD_KSET_KEYS_MAX ||
@@ -456,7 +475,8 @@ struct cbd_cache_kset_onmedia *cbd_cache_kset_read(struct cbd_cache *cache,
 	if (size > remaining)
 		return NULL;
 
-	memcpy(kset, cbd_cache_pos_addr(pos), size);
+	if (cbd_cache_kset_copy(cache, kset, pos, size))
+		return NULL;
 	/* the copy may differ from what we checked: check it all again */
 	if (le64_to_cpu(kset->magic) != CBD_KSET_MAGIC ||
 	    le32_to_cpu(kset->key_num) != key_num ||

@@ -28,6 +28,7 @@
 #include <linux/srcu.h>
 
 #include "cbd_handler.h"
+#include "cbd_media.h"
 #include "cbd_queue.h"
 
 #define CBD_HANDLER_BIO_POOL_SIZE	256
@@ -57,12 +58,17 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 				struct cbd_handler_cmd *cmd)
 {
 	struct cbd_channel *channel = &handler->channel;
-	/* acquire: the blkdev's reads of a slot before we reuse it */
-	u32 tail = cbdc_compr_tail_acquire(handler->channel_info);
-	u32 next;
 	struct cbd_ce *ce;
+	u32 tail, next;
 
 	lockdep_assert_held(&channel->compr_lock);
+
+	/* retired: drop the completion, the ring is not written any more */
+	if (handler->retired)
+		return true;
+
+	/* acquire: the blkdev's reads of a slot before we reuse it */
+	tail = cbdc_compr_tail_acquire(handler->channel_info);
 
 	if (!cbdc_ring_idx_valid(tail, channel->compr_size, sizeof(*ce))) {
 		cbd_handler_err_ratelimited(handler, "invalid compr_tail %u\n", tail);
@@ -423,7 +429,7 @@ static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 	 * Stalled (fault injection): as if another context consumed, so
 	 * that no caller loops on the entries it still sees.
 	 */
-	if (READ_ONCE(handler->stalled))
+	if (READ_ONCE(handler->stalled) || READ_ONCE(handler->retired))
 		return -EBUSY;
 	if (!cbdc_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
 		/* the blkdev's io_timeout fails its requests */
@@ -435,7 +441,11 @@ static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 		return -ENODATA;
 
 	se = channel->submr + handler->se_to_handle;
-	memcpy(&snap, se, sizeof(snap));
+	if (cbdt_copy_record(&snap, se, sizeof(snap))) {
+		/* no req_tid to complete: the blkdev's io_timeout fails it */
+		cbd_handler_retire(handler, "media error reading a submit entry");
+		return -EBUSY;
+	}
 	cbd_handler_se_to_cmd(&snap, &cmd);
 
 	if (handler->takeover_left &&
@@ -759,6 +769,31 @@ err_exit_channel:
 err_free_handler:
 	kfree(handler);
 	return ret;
+}
+
+/**
+ * cbd_handler_retire - stop touching the channel of a handler
+ * @handler: handler
+ * @why: for the (single) log line
+ *
+ * For a channel whose memory failed: nothing more is consumed from its
+ * submit ring and no completion is posted; bios in flight end normally
+ * and their completions are dropped.  The blkdev's io_timeout fails the
+ * requests, and its dev-stop ends the channel.  Any context.
+ */
+void cbd_handler_retire(struct cbd_handler *handler, const char *why)
+{
+	unsigned long flags;
+	bool was;
+
+	spin_lock_irqsave(&handler->channel.compr_lock, flags);
+	was = handler->retired;
+	WRITE_ONCE(handler->retired, true);
+	spin_unlock_irqrestore(&handler->channel.compr_lock, flags);
+
+	if (!was)
+		cbd_handler_err(handler, "%s: channel retired, no entry is served any more\n",
+				why);
 }
 
 static void cbd_handler_teardown(struct cbd_handler *handler, bool crash)

@@ -80,6 +80,8 @@ struct cbd_backend_io {
  * @se_wait_since: jiffies since the entry at @se_to_handle is not ready,
  *	0 if it is (protected by @consumer)
  * @stalled: fault injection: consume nothing (cbd_handler_stall())
+ * @retired: the channel's memory failed or an entry could not be read:
+ *	consume nothing, post no completion (set under channel.compr_lock)
  */
 struct cbd_handler {
 	struct cbd_backend *cbdb;
@@ -105,6 +107,7 @@ struct cbd_handler {
 	u32 takeover_left;
 	unsigned long se_wait_since;
 	bool stalled;
+	bool retired;
 };
 
 /* the handler argument is evaluated once */
@@ -138,6 +141,7 @@ struct cbd_handler {
 #define CBD_HANDLER_CONSUMING	0
 
 int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id);
+void cbd_handler_retire(struct cbd_handler *handler, const char *why);
 void cbd_handler_destroy(struct cbd_handler *handler);
 void cbd_handler_crash(struct cbd_handler *handler);
 void cbd_handler_notify(struct cbd_transport *cbdt, u32 seg_id);

@@ -7,7 +7,15 @@
  * payload from the transport (READ data copied to a bio, cache hits, the
  * data and entry CRCs) goes through cbdt_copy_from_media(), which uses
  * copy_mc_to_kernel() and turns a short copy into -EIO for the caller to
- * fail its request with.
+ * fail its request with.  Ring entries and kset headers, which are read
+ * before anything else of a request, use cbdt_copy_record(): the same
+ * copy without the fault-injection point, which models payload reads.
+ *
+ * A memory failure that the DAX layer reports on the transport
+ * (cbdt_media_failure()) retires every object of this host with state in
+ * the failed segments: a channel stops being used (its requests get EIO),
+ * a cache is marked failed.  Media listeners, registered by the blkdevs
+ * and backends, do the retiring, so this layer does not call up.
  *
  * Fault injection: the point fail_media_copy makes the copy report a
  * short copy, as a poisoned line does.  It is the kernel's fault-injection
@@ -103,6 +111,58 @@ int cbdt_copy_from_media(void *dst, const void *src, size_t len)
 	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
 }
 
+/**
+ * cbdt_copy_record - machine-check-safe copy of a record out of the transport
+ * @dst: kernel destination
+ * @src: source in the transport mapping
+ * @len: bytes
+ *
+ * For ring entries and kset headers: not subject to fail_media_copy.
+ *
+ * Return: 0, or -EIO if a media error stopped the copy.
+ */
+int cbdt_copy_record(void *dst, const void *src, size_t len)
+{
+	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
+}
+
+/**
+ * cbdt_media_listener_add - tell @l of the media errors reported from now on
+ * @cbdt: transport
+ * @l: listener, with @failure set; stays registered until
+ *	cbdt_media_listener_del()
+ */
+void cbdt_media_listener_add(struct cbd_transport *cbdt,
+			     struct cbdt_media_listener *l)
+{
+	mutex_lock(&cbdt->media_lock);
+	list_add_tail(&l->node, &cbdt->media_listeners);
+	mutex_unlock(&cbdt->media_lock);
+}
+
+/**
+ * cbdt_media_listener_del - stop telling @l; no call of @l runs on return
+ * @cbdt: transport
+ * @l: a registered listener
+ */
+void cbdt_media_listener_del(struct cbd_transport *cbdt,
+			     struct cbdt_media_listener *l)
+{
+	mutex_lock(&cbdt->media_lock);
+	list_del_init(&l->node);
+	mutex_unlock(&cbdt->media_lock);
+}
+
+static void cbdt_media_retire(struct cbd_transport *cbdt, u32 first, u32 last)
+{
+	struct cbdt_media_listener *l;
+
+	mutex_lock(&cbdt->media_lock);
+	list_for_each_entry(l, &cbdt->media_listeners, node)
+		l->failure(l, first, last);
+	mutex_unlock(&cbdt->media_lock);
+}
+
 /* at most this many segments are named per failure, then a count */
 #define CBDT_MEDIA_FAILURE_NAMED	8
 
@@ -141,9 +201,9 @@ static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
  * Called for the DAX notify_failure of the memory under the transport.
  * Logs what the range holds: the transport header or the slot areas
  * (their records then fail validation, or their reads fail), and every
- * segment it overlaps.  Reads of the failed lines fail the request that
- * makes them with EIO (cbdt_copy_from_media()); the objects are not
- * retired here.
+ * segment it overlaps, then has the media listeners retire what this
+ * host runs in those segments.  A failure in the header or slot areas is
+ * only logged: the records there are validated on every read.
  */
 void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len)
 {
@@ -174,4 +234,5 @@ void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len)
 	if (id <= last)
 		cbdt_err(cbdt, "memory failure in %llu more segments, up to segment%llu\n",
 			 last - id + 1, last);
+	cbdt_media_retire(cbdt, first, last);
 }

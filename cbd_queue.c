@@ -32,6 +32,7 @@
 #include <linux/blk-mq.h>
 
 #include "cbd_handler.h"
+#include "cbd_media.h"
 #include "cbd_queue.h"
 
 /* How often a queue with a local backend checks that it is alive. */
@@ -478,7 +479,11 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq,
 		return -EAGAIN;
 
 	/* one snapshot: the peer may rewrite the entry while we look */
-	memcpy(&ce, cbdq->channel.compr + cbdq->compr_tail, sizeof(ce));
+	if (cbdt_copy_record(&ce, cbdq->channel.compr + cbdq->compr_tail, sizeof(ce))) {
+		cbd_queue_err_ratelimited(cbdq, "ce at %u: media error reading it\n",
+					  cbdq->compr_tail);
+		return -EIO;
+	}
 
 	if (!cbd_queue_ce_crc_ok(&ce))
 		return cbd_queue_bad_round(cbdq, "ce crc", le64_to_cpu(ce.req_tid));
@@ -545,8 +550,6 @@ static void cbd_queue_end_reaped(struct cbd_queue *cbdq, struct list_head *reape
 	}
 }
 
-static void cbd_queue_fail(struct cbd_queue *cbdq, const char *why);
-
 /*
  * Reap up to @budget completions.  Called by the completion work and,
  * without a cache, by the doorbell in the handler's context (bio end_io:
@@ -609,12 +612,17 @@ static bool cbd_queue_leave_running(struct cbd_queue *cbdq, int state)
 	return ret;
 }
 
-/*
- * Retire the channel (see the top of this file): from now on nothing is
- * submitted on it, its requests in flight and all later ones get EIO.
- * Any context but hard irq with a cache (its end_req).
+/**
+ * cbd_queue_fail - retire the channel of a queue
+ * @cbdq: queue
+ * @why: for the (single) log line
+ *
+ * See the top of this file: from now on nothing is submitted on the
+ * channel, its requests in flight and all later ones get EIO, and the
+ * ring is not looked at any more.  Any context but hard irq with a cache
+ * (its end_req).
  */
-static void cbd_queue_fail(struct cbd_queue *cbdq, const char *why)
+void cbd_queue_fail(struct cbd_queue *cbdq, const char *why)
 {
 	if (cbd_queue_leave_running(cbdq, cbd_queue_state_failed))
 		cbd_queue_err(cbdq, "%s: channel retired, its I/O fails with EIO until dev-stop\n",

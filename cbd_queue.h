@@ -161,6 +161,7 @@ void cbd_queue_advance(struct cbd_queue *cbdq, struct cbd_request *cbd_req);
 void cbd_req_get(struct cbd_request *cbd_req);
 void cbd_req_put(struct cbd_request *cbd_req, int ret);
 void cbd_queue_kill(struct cbd_queue *cbdq);
+void cbd_queue_fail(struct cbd_queue *cbdq, const char *why);
 void cbd_queue_notify(struct cbd_transport *cbdt, u32 seg_id);
 
 extern const struct blk_mq_ops cbd_mq_ops;

@@ -1078,6 +1078,8 @@ static struct cbd_transport *cbdt_alloc(const char *path)
 	spin_lock_init(&cbdt->lock);
 	INIT_LIST_HEAD(&cbdt->backends);
 	INIT_LIST_HEAD(&cbdt->blkdevs);
+	mutex_init(&cbdt->media_lock);
+	INIT_LIST_HEAD(&cbdt->media_listeners);
 	xa_init(&cbdt->local_queues);
 	xa_init(&cbdt->local_handlers);
 	return cbdt;

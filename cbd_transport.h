@@ -157,6 +157,9 @@ struct cbd_obj_container {
  *	the doorbell of a blkdev on this host; readers use SRCU
  *	(cbd_handler_notify())
  * @debugfs_dir: fault injection files (cbd_debugfs.c)
+ * @media_lock: protects @media_listeners; held while they are called
+ * @media_listeners: objects of this host to tell of memory failures
+ *	(struct cbdt_media_listener, cbd_media.c)
  *
  * The geometry copies are checked against the mapped size at registration;
  * all slot lookups use them, never the shared header, which any host (or
@@ -174,6 +177,8 @@ struct cbd_transport {
 	struct xarray local_queues;
 	struct xarray local_handlers;
 	struct dentry *debugfs_dir;
+	struct mutex media_lock;	/* protects media_listeners */
+	struct list_head media_listeners;
 
 	struct cbd_host *host;
 	/* liveness of every slot as this host sees it (cbd_heartbeat.c) */

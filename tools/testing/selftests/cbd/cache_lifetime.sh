@@ -50,14 +50,6 @@ cache_segs_listed() {
 
 cache_segs_listed_is() { [ "$(cache_segs_listed)" = "$1" ]; }
 
-# ids of the cache segments in cbd_segments
-cache_seg_ids() {
-	local s
-	for s in "$(cbd_tdir)"/cbd_segments/segment*; do
-		[ "$(cat "$s/type" 2>/dev/null)" = cache ] && echo "${s##*/segment}"
-	done
-}
-
 # read_fails FD: reading the held-open file fails (ENODEV)
 read_fails() {
 	local out
@@ -172,7 +164,7 @@ part_dead_full() {
 	b=$CBD_LAST_BACKEND
 	cbd_dev_start "$b" 1 || { ktap_test_fail "dev-start"; return; }
 	disk=$CBD_LAST_CBD
-	segs=$(cache_seg_ids)
+	segs=$(cbd_cache_seg_ids)
 
 	n=$(klog_count "no room in the journal")
 	cbd_check "inject a crash of backend$b" sh -c "echo $b > $INJECT"

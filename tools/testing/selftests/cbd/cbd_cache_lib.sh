@@ -13,6 +13,14 @@ cbd_cache_stat() {
 	sed -n "s/^$2: *//p" "$(cbd_cache_dir "$1")/stats" 2>/dev/null
 }
 
+# ids of the cache segments listed in cbd_segments
+cbd_cache_seg_ids() {
+	local s
+	for s in "$(cbd_tdir)"/cbd_segments/segment*; do
+		[ "$(cat "$s/type" 2>/dev/null)" = cache ] && echo "${s##*/segment}"
+	done
+}
+
 cbd_cache_is_clean() { [ "$(cbd_cache_stat "$1" dirty_bytes)" = 0 ]; }
 
 # cbd_cache_wait_clean BACKEND_ID DEV [SECONDS]: flush DEV (its staged

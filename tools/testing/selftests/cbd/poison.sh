@@ -18,8 +18,14 @@
 # 3. A memory failure reported on a transport range (the DAX
 #    notify_failure path, reached here through debugfs
 #    inject_memory_failure without real poison) logs the objects in the
-#    range: the channel segment of a running blkdev, the header area, a
-#    range outside the transport.
+#    range and retires them.  In the channel of one of two blkdevs: that
+#    channel's queue and handler are retired, its I/O ends in EIO, a
+#    non-force dev-stop returns; the other blkdev's data reads back
+#    intact and it keeps serving I/O.  In a cache segment: the cache
+#    fails on both sides, its I/O ends in EIO, dev-stop and backend-stop
+#    return.  Then, with nothing running: the header area, a range
+#    outside the transport, a range over many segments (a bounded number
+#    named), and a malformed injection.
 
 set -u
 . "$(dirname "$0")/cbd_lib.sh"
@@ -82,22 +88,27 @@ part_nocache() {
 	cbd_check "1: dev-stop and backend-stop" cbd_stop_pair
 }
 
+# start_cached PART: a backend with a 64 MiB cache and a 1-queue blkdev on
+# it, 4 MiB of $TMP/data written through it
+start_cached() {
+	if ! cbd_backend_start "$CBD_DISK" ",cache_size=64"; then
+		ktap_test_fail "$1: backend-start cache_size=64"
+		return 1
+	fi
+	if ! cbd_dev_start "$CBD_LAST_BACKEND" 1; then
+		ktap_test_fail "$1: dev-start"
+		cbd_backend_stop "$CBD_LAST_BACKEND"
+		return 1
+	fi
+	cbd_check "$1: write 4 MiB into the cache" \
+		dd if="$TMP/data" of="/dev/$CBD_LAST_CBD" bs=1M oflag=direct conv=fsync status=none
+}
+
 part_cache() {
 	local dev bid n0 n1 h0 h1
 
-	if ! cbd_backend_start "$CBD_DISK" ",cache_size=64"; then
-		ktap_test_fail "2: backend-start cache_size=64"
-		return
-	fi
-	bid=$CBD_LAST_BACKEND
-	if ! cbd_dev_start "$bid" 1; then
-		ktap_test_fail "2: dev-start"
-		cbd_backend_stop "$bid"
-		return
-	fi
-	dev=/dev/$CBD_LAST_CBD
-	cbd_check "2: write 4 MiB into the cache" \
-		dd if="$TMP/data" of="$dev" bs=1M oflag=direct conv=fsync status=none
+	start_cached 2 || return
+	bid=$CBD_LAST_BACKEND dev=/dev/$CBD_LAST_CBD
 	cbd_check "2: read back intact" \
 		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
 	h0=$(cbd_cache_stat "$bid" hits)
@@ -117,34 +128,94 @@ part_cache() {
 	cbd_check "2: dev-stop and backend-stop" cbd_stop_pair
 }
 
-part_memory_failure() {
-	local bid devid seg segoff segsize
+# seg_off SEG: byte offset of segment SEG in the transport
+seg_off() {
+	echo $(( $(cbd_info_field segment_area_off) + $1 * $(cbd_info_field bytes_per_segment) ))
+}
 
-	cbd_check "3: start backend and /dev/cbdX (1 queue)" cbd_start_pair 1 || return
-	bid=$CBD_LAST_BACKEND devid=$CBD_LAST_DEV_ID
-	seg=$(cbd_channels_of "$devid" "$bid")
+# timed DESC CMD...: CMD (a shell function) succeeds within 20 s; a hang
+# is caught by the test's own timeout
+timed() {
+	local desc=$1 t0=$SECONDS rc=0
+	shift
+	"$@" || rc=$?
+	ktap_print_msg "$desc: rc $rc after $(( SECONDS - t0 ))s"
+	[ "$rc" = 0 ] && [ $(( SECONDS - t0 )) -le 20 ]
+}
+
+part_mf_channel() {
+	local bid1 dev1 id1 bid2 dev2 id2 seg n
+
+	if [ ! -b "$CBD_DISK2" ]; then
+		ktap_test_skip "3a: a memory failure in one of two channels (no $CBD_DISK2)"
+		return
+	fi
+	cbd_check "3a: start backend and /dev/cbdX (1 queue)" cbd_start_pair 1 || return
+	bid1=$CBD_LAST_BACKEND dev1=/dev/$CBD_LAST_CBD id1=$CBD_LAST_DEV_ID
+	cbd_check "3a: start a second pair on $CBD_DISK2" cbd_start_pair 1 "$CBD_DISK2" || return
+	bid2=$CBD_LAST_BACKEND dev2=/dev/$CBD_LAST_CBD id2=$CBD_LAST_DEV_ID
+	cbd_check "3a: write 4 MiB to both" sh -c \
+		"dd if=$TMP/data of=$dev1 bs=1M oflag=direct conv=fsync status=none &&
+		 dd if=$TMP/data of=$dev2 bs=1M oflag=direct conv=fsync status=none"
+	seg=$(cbd_channels_of "$id1" "$bid1")
+
+	cbd_check "3a: report a failure in the data of channel segment$seg" \
+		cbd_write "$MF" "$(( $(seg_off "$seg") + $(cbd_info_field bytes_per_segment) / 2 )) 4096"
+	cbd_check "3a: the log names segment$seg, blkdev$id1 and backend$bid1" \
+		test "$(klog_count "memory failure in segment$seg: channel of blkdev$id1 and backend$bid1")" -eq 1
+	n=$(klog_count "queue$seg: memory failure in its channel: channel retired, its I/O fails")
+	cbd_check "3a: the blkdev's queue is retired (got $n)" test "$n" -eq 1
+	n=$(klog_count "handler$seg: memory failure in its channel: channel retired, no entry is served")
+	cbd_check "3a: the backend's handler is retired (got $n)" test "$n" -eq 1
+	cbd_check "3a: I/O on the retired channel ends in EIO" expect_eio "3a: retired channel" "$dev1" 0
+	cbd_check "3a: the other blkdev reads back intact" \
+		sh -c "dd if=$dev2 bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+	cbd_check "3a: ... and writes" \
+		dd if="$TMP/data" of="$dev2" bs=1M seek=8 oflag=direct conv=fsync status=none
+	cbd_check "3a: dev-stop (not forced) of the failed blkdev returns" \
+		timed "3a: dev-stop" cbd_dev_stop "$id1"
+	cbd_check "3a: its backend-stop returns" timed "3a: backend-stop" cbd_backend_stop "$bid1"
+	cbd_check "3a: the other pair stops" cbd_stop_pair
+}
+
+part_mf_cache() {
+	local bid dev seg n
+
+	start_cached 3b || return
+	bid=$CBD_LAST_BACKEND dev=/dev/$CBD_LAST_CBD
+	seg=$(cbd_cache_seg_ids | tail -n 1)
+	cbd_check "3b: report a failure in cache segment${seg:-?}" \
+		cbd_write "$MF" "$(( $(seg_off "$seg") + 8192 )) 4096"
+	cbd_check "3b: the log names it a cache segment" \
+		test "$(klog_count "memory failure in segment$seg: cache segment")" -eq 1
+	n=$(klog_count "cache$bid: cache failed \(memory failure in its segments\)")
+	cbd_check "3b: the cache failed on both sides (got $n of 2)" test "$n" -eq 2
+	cbd_check "3b: its I/O ends in EIO" expect_eio "3b: failed cache" "$dev" 0
+	cbd_check "3b: dev-stop (not forced) returns" timed "3b: dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"
+	cbd_check "3b: backend-stop returns" timed "3b: backend-stop" cbd_backend_stop "$bid"
+	CBD_LAST_DEV_ID='' CBD_LAST_BACKEND=''
+}
+
+part_mf_log() {
+	local segsize
+
 	segsize=$(cbd_info_field bytes_per_segment)
-	segoff=$(( $(cbd_info_field segment_area_off) + seg * segsize ))
-
-	cbd_check "3: report a failure in the data of channel segment$seg" \
-		cbd_write "$MF" "$(( segoff + segsize / 2 )) 4096"
-	cbd_check "3: the log names segment$seg, blkdev$devid and backend$bid" \
-		test "$(klog_count "memory failure in segment$seg: channel of blkdev$devid and backend$bid")" -eq 1
-	cbd_check "3: report a failure in the transport header" cbd_write "$MF" "0 4096"
-	cbd_check "3: the log names the header area" \
+	cbd_check "3c: report a failure in the transport header" cbd_write "$MF" "0 4096"
+	cbd_check "3c: the log names the header area" \
 		test "$(klog_count "memory failure in the transport header or slot areas")" -eq 1
-	cbd_check "3: report a failure past the transport" \
+	cbd_check "3c: report a failure past the transport" \
 		cbd_write "$MF" "$(( $(blockdev --getsize64 "$CBD_PMEM") + 4096 )) 4096"
-	cbd_check "3: the log says it is outside" \
+	cbd_check "3c: the log says it is outside" \
 		test "$(klog_count "memory failure at offset .*: outside the transport")" -eq 1
-	cbd_check "3: a range over many segments names a bounded number" \
+	cbd_check "3c: a range over many segments names a bounded number" \
 		cbd_write "$MF" "$(cbd_info_field segment_area_off) $(( 20 * segsize ))"
-	cbd_check "3: ... and counts the rest" \
+	cbd_check "3c: ... and counts the rest" \
 		test "$(klog_count "memory failure in 12 more segments, up to segment19")" -eq 1
-	cbd_expect "$MF" "junk" EINVAL "3: inject_memory_failure 'junk' -> EINVAL"
-	cbd_check "3: I/O goes on" \
+	cbd_expect "$MF" "junk" EINVAL "3c: inject_memory_failure 'junk' -> EINVAL"
+	cbd_check "3c: a new pair serves I/O after it all" cbd_start_pair 1
+	cbd_check "3c: ... read back" \
 		dd if="/dev/$CBD_LAST_CBD" of=/dev/null bs=1M count=4 iflag=direct status=none
-	cbd_check "3: dev-stop and backend-stop" cbd_stop_pair
+	cbd_check "3c: dev-stop and backend-stop" cbd_stop_pair
 }
 
 cbd_core_begin
@@ -165,7 +236,9 @@ dd if=/dev/urandom of="$TMP/data" bs=1M count=4 status=none
 
 part_nocache
 part_cache
-part_memory_failure
+part_mf_channel
+part_mf_cache
+part_mf_log
 fi_off
 rm -rf "$TMP"
 cbd_finish
