@@ -108,6 +108,10 @@ int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
 	const char *field;
 	u32 owner, v;
 
+	if (cbdt_probe_record(info, sizeof(*info))) {
+		field = "slot (media error)";
+		goto bad;
+	}
 	owner = cbd_backend_owner_read(info);
 	snap->state = CBD_OWNER_STATE(owner);
 	snap->owner_gen = CBD_OWNER_GEN(owner);

@@ -12,6 +12,7 @@
 
 #include "cbd_heartbeat.h"
 #include "cbd_host.h"
+#include "cbd_media.h"
 #include "cbd_queue.h"
 
 #define CBD_QUEUE_DEPTH		128
@@ -39,6 +40,11 @@ int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 	struct cbd_blkdev_info *info = cbdt_get_blkdev_info(cbdt, id);
 	const char *field;
 
+	if (cbdt_probe_record(info, sizeof(*info))) {
+		snap->state = CBD_SLOT_STATE_NONE;
+		field = "slot (media error)";
+		goto bad;
+	}
 	snap->state = cbd_slot_state(&info->state);
 	snap->backend_id = le32_to_cpu(READ_ONCE(info->backend_id));
 	snap->host_id = le32_to_cpu(READ_ONCE(info->host_id));
@@ -57,6 +63,7 @@ int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 	else
 		return 0;
 
+bad:
 	pr_err_ratelimited("cbd: cbd_transport%u: blkdev%u slot corrupt: invalid %s\n",
 			   cbdt->id, id, field);
 	return -EIO;

@@ -13,6 +13,7 @@
 #include "cbd_blkdev.h"
 #include "cbd_heartbeat.h"
 #include "cbd_host.h"
+#include "cbd_media.h"
 #include "cbd_segment.h"
 #include "cbd_transport.h"
 
@@ -70,9 +71,17 @@ static const __le64 *cbd_hb_stamp(struct cbd_transport *cbdt,
 	}
 }
 
-static u64 cbd_hb_read(const __le64 *alive_ts)
+/*
+ * A stamp that cannot be read (its memory failed) reads as @prev: it does
+ * not change any more, so its object is dead once the timeout passes.
+ */
+static u64 cbd_hb_read(const __le64 *alive_ts, u64 prev)
 {
-	return le64_to_cpu(READ_ONCE(*alive_ts));
+	__le64 v;
+
+	if (cbdt_copy_record(&v, alive_ts, sizeof(v)))
+		return prev;
+	return le64_to_cpu(v);
 }
 
 /* Sample every slot; record the time of each change seen. */
@@ -87,7 +96,8 @@ static void cbd_heartbeats_scan(struct cbd_heartbeats *hb)
 	for (kind = 0; kind < CBD_HB_KINDS; kind++) {
 		for (id = 0; id < hb->num[kind]; id++) {
 			seen = &hb->seen[kind][id];
-			cur = cbd_hb_read(cbd_hb_stamp(hb->cbdt, kind, id));
+			cur = cbd_hb_read(cbd_hb_stamp(hb->cbdt, kind, id),
+					  atomic64_read(&seen->val));
 			if (cur == atomic64_read(&seen->val))
 				continue;
 			atomic64_set(&seen->changed, now);
@@ -131,14 +141,16 @@ bool cbd_heartbeat_within(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
 			  u32 id, const __le64 *alive_ts, u32 ms)
 {
 	struct cbd_heartbeats *hb = cbdt->hb;
-	u64 cur = cbd_hb_read(alive_ts);
 	struct cbd_hb_seen *seen;
-	u64 since;
+	u64 cur, since;
 
-	if (!cur || id >= hb->num[kind])
+	if (id >= hb->num[kind])
 		return false;
 
 	seen = &hb->seen[kind][id];
+	cur = cbd_hb_read(alive_ts, atomic64_read(&seen->val));
+	if (!cur)
+		return false;
 	if (cur == atomic64_read(&seen->val)) {
 		/* val before changed: pairs with the scan's smp_wmb() */
 		smp_rmb();

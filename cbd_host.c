@@ -10,6 +10,7 @@
 
 #include "cbd_heartbeat.h"
 #include "cbd_host.h"
+#include "cbd_media.h"
 
 /**
  * cbd_host_info_is_alive - liveness of a host slot
@@ -263,7 +264,8 @@ static ssize_t hostname_show(struct device *dev, struct device_attribute *attr,
 		return 0;
 
 	/* Written by any host: take a bounded, NUL-terminated copy. */
-	memcpy(name, info->hostname, sizeof(name));
+	if (cbdt_copy_record(name, info->hostname, sizeof(name)))
+		return -EIO;
 	name[sizeof(name) - 1] = '\0';
 
 	return sysfs_emit(buf, "%s\n", name);

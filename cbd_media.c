@@ -127,6 +127,30 @@ int cbdt_copy_record(void *dst, const void *src, size_t len)
 }
 
 /**
+ * cbdt_probe_record - is a record in the transport readable?
+ * @src: the record in the transport mapping
+ * @len: its size
+ *
+ * For the slot validators: the slot is read machine-check-safe, a cache
+ * line at a time, before its fields are read one by one.  A slot whose
+ * memory failed is then refused as corrupt rather than a machine check.
+ *
+ * Return: 0, or -EIO if a media error stopped the read.
+ */
+int cbdt_probe_record(const void *src, size_t len)
+{
+	u8 buf[SMP_CACHE_BYTES];
+	size_t chunk;
+
+	for (; len; src += chunk, len -= chunk) {
+		chunk = min(len, sizeof(buf));
+		if (copy_mc_to_kernel(buf, src, chunk))
+			return -EIO;
+	}
+	return 0;
+}
+
+/**
  * cbdt_media_listener_add - tell @l of the media errors reported from now on
  * @cbdt: transport
  * @l: listener, with @failure set; stays registered until

@@ -30,6 +30,7 @@ struct cbdt_media_listener {
 
 int cbdt_copy_from_media(void *dst, const void *src, size_t len);
 int cbdt_copy_record(void *dst, const void *src, size_t len);
+int cbdt_probe_record(const void *src, size_t len);
 void cbdt_media_listener_add(struct cbd_transport *cbdt,
 			     struct cbdt_media_listener *l);
 void cbdt_media_listener_del(struct cbd_transport *cbdt,

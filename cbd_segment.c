@@ -28,10 +28,15 @@
 int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 {
 	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, id);
-	u8 state = cbd_slot_state(&info->state);
-	u8 type = READ_ONCE(info->type);
 	const char *field;
+	u8 state, type;
 
+	if (cbdt_probe_record(info, sizeof(*info))) {
+		field = "header (media error)";
+		goto bad;
+	}
+	state = cbd_slot_state(&info->state);
+	type = READ_ONCE(info->type);
 	if (state > CBD_SLOT_STATE_REMOVING)
 		field = "state";
 	else if (type > cbds_type_cache)
@@ -45,6 +50,7 @@ int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 	else
 		return 0;
 
+bad:
 	pr_err_ratelimited("cbd: cbd_transport%u: segment%u header corrupt: invalid %s\n",
 			   cbdt->id, id, field);
 	return -EIO;
