@@ -23,32 +23,12 @@ set -u
 . "$(dirname "$0")/cbd_lib.sh"
 . "$(dirname "$0")/cbd_core_lib.sh"
 . "$(dirname "$0")/cbd_cache_lib.sh"
+. "$(dirname "$0")/cbd_clock_lib.sh"
 
-YEAR=31557600		# 365.25 days
 FIO_SIZE=${CBD_CLOCK_FIO_SIZE:-48M}
 TMP=/tmp/cbd-clock
 # time to spend at each clock setting: two heartbeat intervals and more
 DWELL=${CBD_CLOCK_DWELL:-12}
-
-# Wall clock at the start, and the monotonic time (uptime) it was taken at.
-REAL0=$(date +%s)
-UP0=$(cut -d. -f1 /proc/uptime)
-
-uptime_s() { cut -d. -f1 /proc/uptime; }
-
-# The wall clock as it would be without the steps.
-true_now() { echo $(( REAL0 + $(uptime_s) - UP0 )); }
-
-clock_restore() {
-	date -s "@$(true_now)" > /dev/null
-}
-
-# clock_step SECONDS: step the wall clock (may be negative).
-clock_step() {
-	local to=$(( $(date +%s) + $1 ))
-	date -s "@$to" > /dev/null || return 1
-	ktap_print_msg "wall clock stepped by $1 s to $(date -u '+%Y-%m-%d %H:%M:%S')"
-}
 
 # The alive files of every object this test created.
 alive_files() {
@@ -63,37 +43,6 @@ alive_files() {
 		channel|cache)
 			[ "$(cat "$s/alive" 2>/dev/null)" = true ] && echo "$s/alive" ;;
 		esac
-	done
-}
-
-# all_true FILE...: every FILE reads true.
-all_true() {
-	local f
-	for f in "$@"; do
-		[ "$(cat "$f" 2>/dev/null)" = true ] ||
-			{ ktap_print_msg "$f reads '$(cat "$f" 2>/dev/null)'"; return 1; }
-	done
-}
-
-# The kernel log since the mark says nothing is dead.
-no_dead_in_log() {
-	local l
-	l=$(cbd_dmesg_since_mark | grep -i dead) || return 0
-	ktap_print_msg "kernel log: $(echo "$l" | head -3)"
-	return 1
-}
-
-# watch_alive OUT FILE...: until killed, append "time file value" to OUT
-# for every poll that reads anything but true.
-watch_alive() {
-	local out=$1 f v
-	shift
-	while :; do
-		for f in "$@"; do
-			v=$(cat "$f" 2>/dev/null)
-			[ "$v" = true ] || echo "$(uptime_s) $f '$v'" >> "$out"
-		done
-		sleep 0.2
 	done
 }
 
@@ -203,7 +152,7 @@ run_steps cache ",cache_size=64" 1
 crash_after_step
 
 clock_restore
-drift=$(( $(date +%s) - $(true_now) ))
+drift=$(clock_drift)
 cbd_check "clock restored (drift ${drift}s)" test "${drift#-}" -le 2
 rm -rf "$TMP"
 cbd_finish

@@ -59,42 +59,15 @@ set -u
 . "$(dirname "$0")/cbd_lib.sh"
 . "$(dirname "$0")/cbd_core_lib.sh"
 . "$(dirname "$0")/cbd_cache_lib.sh"
+. "$(dirname "$0")/cbd_clock_lib.sh"
 . "$(dirname "$0")/cbd_mh_lib.sh"
 
-YEAR=31557600		# 365.25 days
+CBD_CLOCK_WHO="guest $MH_ID: "
+
 FIO_SIZE=48M
 DWELL=${CBD_CLOCK_DWELL:-12}
 GIVE_UP_MAX=60		# heartbeat timeout 30 s + re-attach window 15 s + slack
 TMP=/tmp/cbd-mh-clock
-
-# Wall clock at the start, and the monotonic time (uptime) it was taken
-# at.  Nothing here measures time with the wall clock (nor with bash's
-# SECONDS, which follows it): waits count sleeps, bounds use uptime.
-REAL0=$(date +%s)
-UP0=$(cut -d. -f1 /proc/uptime)
-
-uptime_s() { cut -d. -f1 /proc/uptime; }
-
-# Monotonic time in 1/100 s, without a fork.
-uptime_cs() {
-	local u rest
-	read -r u rest < /proc/uptime
-	echo "${u/./}"
-}
-
-# The wall clock as it would be without the steps.
-true_now() { echo $(( REAL0 + $(uptime_s) - UP0 )); }
-
-clock_restore() {
-	date -s "@$(true_now)" > /dev/null
-}
-
-# clock_step SECONDS: step this guest's wall clock (may be negative).
-clock_step() {
-	local to=$(( $(date +%s) + $1 ))
-	date -s "@$to" > /dev/null || return 1
-	ktap_print_msg "guest $MH_ID: wall clock stepped by $1 s to $(date -u '+%Y-%m-%d %H:%M:%S')"
-}
 
 # alive_files BACKEND_ID DEV_ID: the alive files of both hosts, the
 # backend, the blkdev, its channel segments and the cache segments alive
@@ -112,39 +85,6 @@ alive_files() {
 	for s in "$t"/cbd_segments/segment*; do
 		[ "$(cat "$s/type" 2>/dev/null)" = cache ] &&
 			[ "$(cat "$s/alive" 2>/dev/null)" = true ] && echo "$s/alive"
-	done
-}
-
-# all_true FILE...: every FILE reads true.
-all_true() {
-	local f
-	for f in "$@"; do
-		[ "$(cat "$f" 2>/dev/null)" = true ] ||
-			{ ktap_print_msg "$f reads '$(cat "$f" 2>/dev/null)'"; return 1; }
-	done
-}
-
-# The kernel log since the mark says nothing is dead.
-no_dead_in_log() {
-	local l
-	l=$(cbd_dmesg_since_mark | grep -i dead) || return 0
-	ktap_print_msg "kernel log: $(echo "$l" | head -3)"
-	return 1
-}
-
-# watch_alive OUT FILE...: until killed, append "uptime_cs file value" to
-# OUT for every poll that reads anything but true (builtins only, so
-# that the poll costs the guest's one CPU little).
-watch_alive() {
-	local out=$1 f v
-	shift
-	while :; do
-		for f in "$@"; do
-			v=
-			read -r v 2>/dev/null < "$f"
-			[ "$v" = true ] || echo "$(uptime_cs) $f '$v'" >> "$out"
-		done
-		sleep 0.2
 	done
 }
 
@@ -385,7 +325,7 @@ fi
 
 clock_restore
 mh_barrier finished 300
-drift=$(( $(date +%s) - $(true_now) ))
+drift=$(clock_drift)
 cbd_check "guest $MH_ID: clock restored (drift ${drift}s)" test "${drift#-}" -le 2
 rm -rf "$TMP"
 cbd_finish

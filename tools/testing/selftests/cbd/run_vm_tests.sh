@@ -14,6 +14,9 @@
 #                             every mode (make test-full); by default, with
 #                             no tests named, cxl runs only CXL_TESTS and
 #                             the multi-guest lists run on nvdimm only
+#   FULL_EXTRA_TESTS="..."    added to the list with FULL=1 (default:
+#                             clock_step.sh, which steps the guest's wall
+#                             clock and so is not in the kselftest list)
 #   CXL_TESTS="..."           the cxl list of the default run: the tests
 #                             that cover what differs on cxl (region setup,
 #                             the loop devices in front of the disks, the
@@ -139,6 +142,8 @@ if [ $# -gt 0 ]; then
 else
 	read -r -a TESTS <<<"$("$DIR/run_tests.sh" --list)"
 	if [ "${FULL:-0}" = 1 ]; then
+		read -r -a extra <<<"${FULL_EXTRA_TESTS-clock_step.sh}"
+		TESTS+=("${extra[@]}")
 		CXL_TESTS=("${TESTS[@]}")
 	else
 		read -r -a CXL_TESTS <<<"$CXL_TESTS"
