@@ -90,7 +90,7 @@ intree-check: setup
 # the same runner with CBD_CACHE pointing at it builds cbd.ko against it
 # and boots it.  KASAN under TCG is slow: nvdimm only, longer timeouts.
 DEBUG_TESTS ?= module_load.sh data_fio.sh data_fs.sh peer_failure.sh \
-	       cycles.sh cache_overlap.sh cache_fio.sh
+	       cycles.sh cache_overlap.sh cache_fio.sh poison.sh io_timeout.sh
 
 debug-kernel: setup
 	DEBUG_CACHE=$(CBD_DEBUG_CACHE) $(SELFTESTS)/debug_kernel.sh
