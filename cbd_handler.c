@@ -419,18 +419,20 @@ static void cbd_handler_next_se(struct cbd_handler *handler, u64 req_tid_next)
 static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 {
 	struct cbd_channel *channel = &handler->channel;
-	/* acquire: the head before the entry, pairs with the blkdev's release */
-	u32 head = cbdc_submr_head_acquire(handler->channel_info);
 	struct cbd_handler_cmd cmd;
 	struct cbd_se *se, snap;
+	u32 head;
 	int ret;
 
 	/*
-	 * Stalled (fault injection): as if another context consumed, so
-	 * that no caller loops on the entries it still sees.
+	 * Stalled (fault injection) or retired: as if another context
+	 * consumed, so that no caller loops on the entries it still sees.
+	 * A retired channel's memory is not read at all.
 	 */
 	if (READ_ONCE(handler->stalled) || READ_ONCE(handler->retired))
 		return -EBUSY;
+	/* acquire: the head before the entry, pairs with the blkdev's release */
+	head = cbdc_submr_head_acquire(handler->channel_info);
 	if (!cbdc_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
 		/* the blkdev's io_timeout fails its requests */
 		cbd_handler_err_ratelimited(handler, "channel_info: invalid submr_head %u\n",
