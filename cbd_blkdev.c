@@ -41,7 +41,6 @@ int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 	const char *field;
 
 	if (cbdt_probe_record(info, sizeof(*info))) {
-		snap->state = CBD_SLOT_STATE_NONE;
 		field = "slot (media error)";
 		goto bad;
 	}

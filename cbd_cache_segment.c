@@ -18,6 +18,7 @@
 #include <linux/random.h>
 
 #include "cbd_cache_internal.h"
+#include "cbd_media.h"
 
 /*
  * Cache positions never span segments: keys and ksets are in one piece,
@@ -485,7 +486,7 @@ bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,
 	if (off > CBDT_SEG_SIZE - data_off - sizeof(kset))
 		return !!(le32_to_cpu(READ_ONCE(seg->flags)) & CBD_CACHE_SEG_FLAGS_HAS_NEXT);
 
-	if (copy_mc_to_kernel(&kset, (void *)seg + data_off + off, sizeof(kset)))
+	if (cbdt_copy_record(&kset, (void *)seg + data_off + off, sizeof(kset)))
 		return true;
 
 	return le64_to_cpu(kset.magic) == CBD_KSET_MAGIC &&

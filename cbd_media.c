@@ -95,6 +95,21 @@ void cbd_media_debugfs_init(struct dentry *root)
 #endif
 
 /**
+ * cbdt_copy_record - machine-check-safe copy of a record out of the transport
+ * @dst: kernel destination
+ * @src: source in the transport mapping
+ * @len: bytes
+ *
+ * For ring entries and kset headers: not subject to fail_media_copy.
+ *
+ * Return: 0, or -EIO if a media error stopped the copy.
+ */
+int cbdt_copy_record(void *dst, const void *src, size_t len)
+{
+	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
+}
+
+/**
  * cbdt_copy_from_media - machine-check-safe copy out of the transport
  * @dst: kernel destination
  * @src: source in the transport mapping
@@ -108,22 +123,7 @@ int cbdt_copy_from_media(void *dst, const void *src, size_t len)
 	if (unlikely(cbd_media_should_fail(len)))
 		return -EIO;
 
-	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
-}
-
-/**
- * cbdt_copy_record - machine-check-safe copy of a record out of the transport
- * @dst: kernel destination
- * @src: source in the transport mapping
- * @len: bytes
- *
- * For ring entries and kset headers: not subject to fail_media_copy.
- *
- * Return: 0, or -EIO if a media error stopped the copy.
- */
-int cbdt_copy_record(void *dst, const void *src, size_t len)
-{
-	return copy_mc_to_kernel(dst, src, len) ? -EIO : 0;
+	return cbdt_copy_record(dst, src, len);
 }
 
 /**
@@ -144,7 +144,7 @@ int cbdt_probe_record(const void *src, size_t len)
 
 	for (; len; src += chunk, len -= chunk) {
 		chunk = min(len, sizeof(buf));
-		if (copy_mc_to_kernel(buf, src, chunk))
+		if (cbdt_copy_record(buf, src, chunk))
 			return -EIO;
 	}
 	return 0;
@@ -196,7 +196,7 @@ static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
 	struct cbd_channel_info snap;
 
 	/* the header may be what failed: read it machine-check-safe */
-	if (copy_mc_to_kernel(&snap, cbdt_get_segment_info(cbdt, id), sizeof(snap))) {
+	if (cbdt_copy_record(&snap, cbdt_get_segment_info(cbdt, id), sizeof(snap))) {
 		cbdt_err(cbdt, "memory failure in segment%u: its header is unreadable\n", id);
 		return;
 	}
