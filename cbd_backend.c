@@ -319,7 +319,7 @@ static ssize_t cache_gc_percent_store(struct device *dev,
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	ret = cbd_cache_parse_gc_percent(buf, &val);
+	ret = cbd_cache_parse_gc_percent(buf, size, &val);
 	if (ret)
 		return ret;
 

@@ -306,12 +306,19 @@ static int cbd_blkdev_alloc_disk(struct cbd_blkdev *cbd_blkdev)
 	disk->private_data = cbd_blkdev;
 	set_capacity(disk, cbd_blkdev->dev_size);
 	cbd_blkdev->disk = disk;
+	spin_lock(&cbd_blkdev->disk_lock);
+	cbd_blkdev->disk_live = true;
+	spin_unlock(&cbd_blkdev->disk_lock);
 
 	return 0;
 }
 
 static void cbd_blkdev_free_disk(struct cbd_blkdev *cbd_blkdev)
 {
+	/* the cache's GC may still run: it must not kick a freed queue */
+	spin_lock(&cbd_blkdev->disk_lock);
+	cbd_blkdev->disk_live = false;
+	spin_unlock(&cbd_blkdev->disk_lock);
 	put_disk(cbd_blkdev->disk);
 	blk_mq_free_tag_set(&cbd_blkdev->tag_set);
 }
@@ -459,6 +466,20 @@ static int cbd_blkdev_check_cache(struct cbd_transport *cbdt, u32 backend_id,
 	return 0;
 }
 
+/*
+ * GC freed a segment while writes wait for one: they sit on the requeue
+ * list with a delay (cbd_queue_rq_cache()); run them now.
+ */
+static void cbd_blkdev_cache_space_freed(void *data)
+{
+	struct cbd_blkdev *cbd_blkdev = data;
+
+	spin_lock(&cbd_blkdev->disk_lock);
+	if (cbd_blkdev->disk_live)
+		blk_mq_kick_requeue_list(cbd_blkdev->disk->queue);
+	spin_unlock(&cbd_blkdev->disk_lock);
+}
+
 /* The blkdev-side cache instance: index, replay, request paths, GC. */
 static int cbd_blkdev_cache_start(struct cbd_blkdev *cbd_blkdev)
 {
@@ -470,6 +491,8 @@ static int cbd_blkdev_cache_start(struct cbd_blkdev *cbd_blkdev)
 		.n_paral	= cbd_blkdev->num_queues,
 		.dev_size	= cbd_blkdev->dev_size,
 		.n_segs		= cbd_blkdev->cache_segs,
+		.space_freed	= cbd_blkdev_cache_space_freed,
+		.space_data	= cbd_blkdev,
 	};
 	int ret;
 
@@ -553,6 +576,7 @@ static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
 
 	kref_init(&cbd_blkdev->ref);
 	mutex_init(&cbd_blkdev->lock);
+	spin_lock_init(&cbd_blkdev->disk_lock);
 	INIT_LIST_HEAD(&cbd_blkdev->node);
 	INIT_DELAYED_WORK(&cbd_blkdev->hb_work, cbd_blkdev_hb_workfn);
 	cbd_blkdev->mapped_id = -1;

@@ -74,6 +74,9 @@ struct cbd_cache;
  * @hb_work: heartbeat
  * @tag_set: blk-mq tag set
  * @disk: the gendisk
+ * @disk_lock: protects @disk_live
+ * @disk_live: @disk and its queue may be used by the cache's callbacks
+ *	(from allocation until after del_gendisk())
  * @cbd_cache: blkdev-side cache instance (index, GC), or NULL
  * @media: told of memory failures while the blkdev runs: retires the
  *	queues and the cache in the failed segments
@@ -106,6 +109,8 @@ struct cbd_blkdev {
 
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
+	spinlock_t disk_lock;	/* protects disk_live */
+	bool disk_live;
 
 	struct cbd_cache *cbd_cache;
 	struct cbdt_media_listener media;

@@ -282,8 +282,11 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	cache->n_paral = opts->n_paral;
 	cache->dev_size = opts->dev_size << SECTOR_SHIFT;
 	cache->bdev_file = opts->bdev_file;
+	cache->space_freed = opts->space_freed;
+	cache->space_data = opts->space_data;
 	atomic_set(&cache->state, cbd_cache_state_none);
 	spin_lock_init(&cache->key_head_lock);
+	cache->journal_unfenced = true;
 	spin_lock_init(&cache->seg_map_lock);
 	spin_lock_init(&cache->retry_lock);
 	init_waitqueue_head(&cache->space_wq);
@@ -540,23 +543,40 @@ static ssize_t gc_percent_show(struct device *dev, struct device_attribute *attr
 			  le16_to_cpu(READ_ONCE(cbd_cache_dev_info(dev)->gc_percent)));
 }
 
+/*
+ * A number written to a sysfs file: decimal, an optional newline, no NUL
+ * (kstrtouint() would stop at it and ignore what follows), at most @max.
+ */
+static int cbd_cache_parse_uint(const char *buf, size_t size, unsigned int max,
+				unsigned int *val)
+{
+	int ret;
+
+	if (memchr(buf, '\0', size))
+		return -EINVAL;
+	ret = kstrtouint(buf, 10, val);
+	if (ret)
+		return ret;
+
+	return *val > max ? -EINVAL : 0;
+}
+
 /**
  * cbd_cache_parse_gc_percent - parse a gc_percent value written by a user
- * @buf: the string
+ * @buf: the bytes written
+ * @size: their number
  * @val: result, 0 .. CBD_CACHE_GC_PERCENT_MAX
  *
  * Return: 0, -EINVAL or -ERANGE.
  */
-int cbd_cache_parse_gc_percent(const char *buf, u16 *val)
+int cbd_cache_parse_gc_percent(const char *buf, size_t size, u16 *val)
 {
 	unsigned int v;
 	int ret;
 
-	ret = kstrtouint(buf, 10, &v);
+	ret = cbd_cache_parse_uint(buf, size, CBD_CACHE_GC_PERCENT_MAX, &v);
 	if (ret)
 		return ret;
-	if (v > CBD_CACHE_GC_PERCENT_MAX)
-		return -EINVAL;
 
 	*val = v;
 	return 0;
@@ -586,7 +606,7 @@ static ssize_t gc_percent_store(struct device *dev, struct device_attribute *att
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 
-	ret = cbd_cache_parse_gc_percent(buf, &val);
+	ret = cbd_cache_parse_gc_percent(buf, size, &val);
 	if (ret)
 		return ret;
 
@@ -596,15 +616,64 @@ static ssize_t gc_percent_store(struct device *dev, struct device_attribute *att
 }
 static DEVICE_ATTR_ADMIN_RW(gc_percent);
 
+static ssize_t writeback_depth_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(cbd_cache_dev_cache(dev)->wb_depth));
+}
+
+/* In memory: the writeback runs here, on the backend's host. */
+static ssize_t writeback_depth_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t size)
+{
+	unsigned int val;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	ret = cbd_cache_parse_uint(buf, size, CBD_CACHE_WB_DEPTH_MAX, &val);
+	if (ret)
+		return ret;
+	if (!val)
+		return -EINVAL;
+
+	WRITE_ONCE(cbd_cache_dev_cache(dev)->wb_depth, val);
+	return size;
+}
+static DEVICE_ATTR_ADMIN_RW(writeback_depth);
+
+/* counters of the blkdev instances of this backend on this host */
+struct cbd_cache_local_stats {
+	u64 hits, misses, hit_bytes, miss_bytes;
+	u64 segs_freed, stalls, stall_ns, stall_max_ns;
+};
+
+static void cbd_cache_local_stats_add(struct cbd_cache_local_stats *st,
+				      struct cbd_cache *c)
+{
+	st->hits += atomic64_read(&c->hits);
+	st->misses += atomic64_read(&c->misses);
+	st->hit_bytes += atomic64_read(&c->hit_bytes);
+	st->miss_bytes += atomic64_read(&c->miss_bytes);
+	st->segs_freed += atomic64_read(&c->segs_freed);
+	st->stalls += atomic64_read(&c->stalls);
+	st->stall_ns += atomic64_read(&c->stall_ns);
+	st->stall_max_ns = max_t(u64, st->stall_max_ns,
+				 atomic64_read(&c->stall_max_ns));
+}
+
 static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
 	struct cbd_cache *cache = cbd_cache_dev_cache(dev);
 	struct cbd_cache_info *info = cache->cache_info;
-	u64 hits = 0, misses = 0, hit_bytes = 0, miss_bytes = 0, dirty;
 	struct cbd_cache_pos_onmedia key_tail, dirty_tail;
 	struct cbd_transport *cbdt = cache->cbdt;
+	struct cbd_cache_local_stats st = {};
 	struct cbd_blkdev *blkdev;
+	u64 dirty;
 	int ret;
 
 	ret = cbd_cache_dirty_bytes(cache, &dirty);
@@ -612,18 +681,15 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 		return ret;
 
 	/*
-	 * The read counters are the blkdev instance's, in this host's
-	 * memory: those of a blkdev on another host are not seen here (see
-	 * cbd.rst).  A blkdev is on the list only while its instance runs.
+	 * The read, GC and stall counters are the blkdev instance's, in
+	 * this host's memory: those of a blkdev on another host are not seen
+	 * here (see cbd.rst).  A blkdev is on the list only while its
+	 * instance runs.
 	 */
 	spin_lock(&cbdt->lock);
 	list_for_each_entry(blkdev, &cbdt->blkdevs, node) {
-		if (blkdev->backend_id != cache->backend_id || !blkdev->cbd_cache)
-			continue;
-		hits += atomic64_read(&blkdev->cbd_cache->hits);
-		misses += atomic64_read(&blkdev->cbd_cache->misses);
-		hit_bytes += atomic64_read(&blkdev->cbd_cache->hit_bytes);
-		miss_bytes += atomic64_read(&blkdev->cbd_cache->miss_bytes);
+		if (blkdev->backend_id == cache->backend_id && blkdev->cbd_cache)
+			cbd_cache_local_stats_add(&st, blkdev->cbd_cache);
 	}
 	spin_unlock(&cbdt->lock);
 
@@ -634,15 +700,21 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  "cache_segs: %u\nused_segs: %u\ngc_percent: %u\n"
 			  "hits: %llu\nmisses: %llu\nhit_bytes: %llu\nmiss_bytes: %llu\n"
 			  "dirty_bytes: %llu\nwriteback_bytes: %llu\n"
-			  "writeback_pos: %u:%u\ngc_pos: %u:%u\n",
+			  "writeback_pos: %u:%u\ngc_pos: %u:%u\n"
+			  "writeback_rate: %llu\ngc_segs_freed: %llu\n"
+			  "write_stalls: %llu\nwrite_stall_us: %llu\n"
+			  "write_stall_max_us: %llu\n",
 			  le32_to_cpu(info->n_segs), le32_to_cpu(info->used_segs),
 			  le16_to_cpu(info->gc_percent),
-			  hits, misses, hit_bytes, miss_bytes, dirty,
+			  st.hits, st.misses, st.hit_bytes, st.miss_bytes, dirty,
 			  atomic64_read(&cache->writeback_bytes),
 			  le32_to_cpu(dirty_tail.cache_seg_id),
 			  le32_to_cpu(dirty_tail.seg_off),
 			  le32_to_cpu(key_tail.cache_seg_id),
-			  le32_to_cpu(key_tail.seg_off));
+			  le32_to_cpu(key_tail.seg_off),
+			  READ_ONCE(cache->wb_rate), st.segs_freed, st.stalls,
+			  div_u64(st.stall_ns, NSEC_PER_USEC),
+			  div_u64(st.stall_max_ns, NSEC_PER_USEC));
 }
 static DEVICE_ATTR_ADMIN_RO(stats);
 
@@ -650,6 +722,7 @@ static struct attribute *cbd_cache_attrs[] = {
 	&dev_attr_cache_segs.attr,
 	&dev_attr_used_segs.attr,
 	&dev_attr_gc_percent.attr,
+	&dev_attr_writeback_depth.attr,
 	&dev_attr_stats.attr,
 	NULL
 };

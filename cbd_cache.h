@@ -14,7 +14,10 @@
 #define CBD_CACHE_GC_PERCENT_MAX	90
 #define CBD_CACHE_GC_PERCENT_DEFAULT	70
 #define CBD_CACHE_SEGS_EACH_PARAL	4
-/* a request waiting for a free cache segment is retried this often */
+/*
+ * A request waiting for a free cache segment is retried when GC frees one
+ * (struct cbd_cache_opts.space_freed), and after this long at the latest.
+ */
 #define CBD_CACHE_RETRY_MS		5
 
 /**
@@ -78,6 +81,10 @@ struct cbd_request;
  * @bdev_file: backing disk (writeback only)
  * @local_backend: the backend runs on this host: kick its writeback when a
  *	kset is written (blkdev instance)
+ * @space_freed: (blkdev instance, optional) called with @space_data when
+ *	GC frees a segment while writes are waiting for one, so that they
+ *	are retried at once; process context, no cache lock held
+ * @space_data: argument of @space_freed
  */
 struct cbd_cache_opts {
 	struct cbd_cache_info *cache_info;
@@ -91,6 +98,8 @@ struct cbd_cache_opts {
 	u32 n_segs;
 	struct file *bdev_file;
 	bool local_backend;
+	void (*space_freed)(void *data);
+	void *space_data;
 };
 
 struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
@@ -101,7 +110,7 @@ void cbd_cache_media_failure(struct cbd_cache *cache, u32 first, u32 last);
 void cbd_cache_take_over(struct cbd_cache *cache);
 int cbd_cache_writeback_drain(struct cbd_cache *cache);
 int cbd_cache_handle_req(struct cbd_cache *cache, struct cbd_request *cbd_req);
-int cbd_cache_parse_gc_percent(const char *buf, u16 *val);
+int cbd_cache_parse_gc_percent(const char *buf, size_t size, u16 *val);
 void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
 			      struct cbd_cache_info *info, u16 val);
 bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,

@@ -31,6 +31,7 @@
 #define CBD_KSET_KEYS_MAX		128
 #define CBD_KSET_MAGIC			0x676894a64e164f1aULL
 #define CBD_KSET_FLAGS_LAST		BIT(0)
+#define CBD_KSET_FLAGS_FLUSH		BIT(1)
 #define CBD_CACHE_KEY_FLAGS_EMPTY	BIT(0)
 #define CBD_CACHE_KEY_FLAGS_CLEAN	BIT(1)
 #define CBD_CACHE_SEG_FLAGS_HAS_NEXT	BIT(0)
@@ -101,7 +102,11 @@ struct cbd_cache_key_onmedia {
  * @res: zero
  * @magic: CBD_KSET_MAGIC
  * @flags: CBD_KSET_FLAGS_LAST: the journal continues in the next key
- *	segment (cache_seg_info.next_cache_seg_id)
+ *	segment (cache_seg_info.next_cache_seg_id); CBD_KSET_FLAGS_FLUSH: a
+ *	flush barrier, with no keys (@key_num 0): every write the blkdev
+ *	completed before a flush (or FUA write) is in a kset before it, so
+ *	the writeback must not move a write across it (see
+ *	cbd_cache_wb_window.c)
  * @key_num: number of keys
  * @seg_gen: low 32 bits of the gen of the key segment holding the kset
  *	(padding in v2).  A kset left in a segment by an earlier use has
@@ -122,6 +127,57 @@ struct cbd_cache_kset_onmedia {
 	struct_size_t(struct cbd_cache_kset_onmedia, data, CBD_KSET_KEYS_MAX)
 
 struct cbd_cache;
+struct cbd_cache_segment;
+struct cbd_cache_wb_cover;
+
+/* dirty keys in a writeback window: 32 full ksets */
+#define CBD_CACHE_WB_WINDOW_KEYS	(32 * CBD_KSET_KEYS_MAX)
+/* default and maximum of writeback_depth: writeback bios in flight */
+#define CBD_CACHE_WB_DEPTH_DEFAULT	128
+#define CBD_CACHE_WB_DEPTH_MAX		4096
+
+/**
+ * struct cbd_cache_wb_frag - a range of the disk and its data in the cache
+ * @off: byte offset on the backing disk
+ * @len: bytes
+ * @data_off: offset of the data in @seg's data area
+ * @seg: cache segment holding the data
+ */
+struct cbd_cache_wb_frag {
+	u64 off;
+	u32 len;
+	u32 data_off;
+	struct cbd_cache_segment *seg;
+};
+
+/**
+ * struct cbd_cache_wb_window - dirty keys written back as one unit
+ * @n_keys: keys in @keys
+ * @keys: the dirty keys, oldest first
+ * @n_frags: ranges in @frags
+ * @frags: what is written: the parts of @keys no newer key overwrites,
+ *	sorted by offset
+ * @n_covers: ranges used in @covers
+ * @covers: ranges of the disk covered by the keys resolved so far
+ * @covered: @covers in use, by offset, disjoint
+ * @inflight: bios in flight
+ * @wait: woken when a bio ends
+ * @error: status of a failed bio
+ *
+ * Used by the writeback work only (under writeback_lock).
+ */
+struct cbd_cache_wb_window {
+	u32 n_keys;
+	struct cbd_cache_wb_frag *keys;
+	u32 n_frags;
+	struct cbd_cache_wb_frag *frags;
+	u32 n_covers;
+	struct cbd_cache_wb_cover *covers;
+	struct rb_root covered;
+	atomic_t inflight;
+	wait_queue_head_t wait;
+	blk_status_t error;
+};
 
 /**
  * struct cbd_cache_segment - in-memory cache segment
@@ -243,6 +299,9 @@ enum cbd_cache_state {
  * @data_heads: @n_paral data heads
  * @key_head_lock: protects @key_head; nests inside a kset lock
  * @key_head: where the next kset is written
+ * @journal_unfenced: a kset was written after the last flush barrier (true
+ *	at start: the journal left by an earlier run may not end in one);
+ *	under key_head_lock
  * @key_tail: oldest kset GC has not passed (GC work only)
  * @seg_map_lock: protects @seg_map, @last_seg, @used_segs
  * @seg_map: segments in use (blkdev instance)
@@ -262,6 +321,8 @@ enum cbd_cache_state {
  * @fill_reqs: ended miss reads whose data is to be cached
  * @fill_work: caches the data of @fill_reqs (cbd_cache_fill_workfn())
  * @local_backend: the backend runs on this host (see struct cbd_cache_opts)
+ * @space_freed: see struct cbd_cache_opts
+ * @space_data: its argument
  * @gc_kset_buf: private copy of the kset GC (or replay) reads
  *
  * @bdev_file: backing disk (writeback)
@@ -276,6 +337,11 @@ enum cbd_cache_state {
  * @wb_activity: jiffies when the journal was last seen growing (a local
  *	kset written, or used_segs changing)
  * @wb_used_seen: used_segs at the last check (writeback work only)
+ * @wb_window: the window of the writeback pass
+ * @wb_depth: writeback bios in flight at most (sysfs writeback_depth)
+ * @wb_rate_stamp: jiffies of the last writeback rate sample
+ * @wb_rate_bytes: writeback_bytes at that sample
+ * @wb_rate: bytes/s written back between the last two samples
  *
  * @hits: read pieces served from the cache (blkdev instance; shown by the
  *	backend instance of the same host, see stats_show())
@@ -284,6 +350,11 @@ enum cbd_cache_state {
  * @miss_bytes: bytes of @misses
  * @writeback_bytes: bytes written back
  * @gc_ksets: ksets GC has passed
+ * @stall_start: (blkdev instance) ktime_get_ns() | 1 when writes began to
+ *	find no free segment, 0 while they find one
+ * @stalls: such periods so far
+ * @stall_ns: their total length
+ * @stall_max_ns: the longest
  * @failed: the journal is corrupt (see CBD_CACHE_BAD_BUDGET): requests
  *	end with EIO, GC and the writeback stop
  * @gc_bad: GC runs in a row that found the journal corrupt
@@ -312,6 +383,7 @@ struct cbd_cache {
 	struct cbd_cache_data_head *data_heads;
 	spinlock_t key_head_lock;	/* protects key_head */
 	struct cbd_cache_pos key_head;
+	bool journal_unfenced;
 	struct cbd_cache_pos key_tail;
 	spinlock_t seg_map_lock;	/* protects seg_map, last_seg, used_segs */
 	unsigned long *seg_map;
@@ -329,6 +401,8 @@ struct cbd_cache {
 	struct list_head fill_reqs;
 	struct work_struct fill_work;
 	bool local_backend;
+	void (*space_freed)(void *data);
+	void *space_data;
 	void *gc_kset_buf;
 
 	/* backend instance */
@@ -341,6 +415,11 @@ struct cbd_cache {
 	struct delayed_work writeback_work;
 	unsigned long wb_activity;
 	u32 wb_used_seen;
+	struct cbd_cache_wb_window wb_window;
+	u32 wb_depth;
+	unsigned long wb_rate_stamp;
+	u64 wb_rate_bytes;
+	u64 wb_rate;
 
 	atomic64_t hits;
 	atomic64_t misses;
@@ -348,6 +427,10 @@ struct cbd_cache {
 	atomic64_t miss_bytes;
 	atomic64_t writeback_bytes;
 	atomic64_t gc_ksets;
+	atomic64_t stall_start;
+	atomic64_t stalls;
+	atomic64_t stall_ns;
+	atomic64_t stall_max_ns;
 
 	atomic_t failed;
 	u32 gc_bad;
@@ -513,6 +596,15 @@ void cbd_cache_writeback_exit(struct cbd_cache *cache);
 void cbd_cache_writeback_workfn(struct work_struct *work);
 void cbd_cache_writeback_kick(struct cbd_cache *cache);
 int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes);
+
+/* cbd_cache_wb_window.c */
+int cbd_cache_wb_window_init(struct cbd_cache_wb_window *w);
+void cbd_cache_wb_window_exit(struct cbd_cache_wb_window *w);
+bool cbd_cache_wb_window_room(struct cbd_cache_wb_window *w, u32 n);
+void cbd_cache_wb_window_add(struct cbd_cache_wb_window *w,
+			     const struct cbd_cache_key *key);
+int cbd_cache_wb_window_write(struct cbd_cache *cache,
+			      struct cbd_cache_wb_window *w);
 
 /* cbd_cache_gc.c */
 void cbd_cache_gc_workfn(struct work_struct *work);

@@ -442,6 +442,15 @@ static int cbd_cache_kset_copy(struct cbd_cache *cache, void *dst,
 	return -EIO;
 }
 
+/* a flush barrier has no keys, any other kset 1 .. CBD_KSET_KEYS_MAX */
+static bool cbd_kset_keys_ok(struct cbd_cache_kset_onmedia *kset, u32 key_num)
+{
+	if (le64_to_cpu(kset->flags) & CBD_KSET_FLAGS_FLUSH)
+		return !key_num;
+
+	return key_num && key_num <= CBD_KSET_KEYS_MAX;
+}
+
 /**
  * cbd_cache_kset_read - copy and validate the kset at a position
  * @cache: cache
@@ -466,8 +475,8 @@ struct cbd_cache_kset_onmedia *cbd_cache_kset_read(struct cbd_cache *cache,
 	if (cbd_cache_kset_copy(cache, kset, pos, sizeof(*kset)))
 		return NULL;
 	key_num = le32_to_cpu(kset->key_num);
-	if (le64_to_cpu(kset->magic) != CBD_KSET_MAGIC || !key_num ||
-	    key_num > CBD_KSET_KEYS_MAX ||
+	if (le64_to_cpu(kset->magic) != CBD_KSET_MAGIC ||
+	    !cbd_kset_keys_ok(kset, key_num) ||
 	    le32_to_cpu(kset->seg_gen) != (u32)cbd_cache_seg_info_gen(pos->seg))
 		return NULL;
 
@@ -480,6 +489,7 @@ struct cbd_cache_kset_onmedia *cbd_cache_kset_read(struct cbd_cache *cache,
 	/* the copy may differ from what we checked: check it all again */
 	if (le64_to_cpu(kset->magic) != CBD_KSET_MAGIC ||
 	    le32_to_cpu(kset->key_num) != key_num ||
+	    !cbd_kset_keys_ok(kset, key_num) ||
 	    le32_to_cpu(kset->crc) != cbd_kset_crc(kset, size))
 		return NULL;
 
@@ -508,30 +518,25 @@ bool cbd_cache_pos_at_seg_end(struct cbd_cache_pos *pos)
 	return pos->off >= cbd_cache_seg_size(pos->seg);
 }
 
-/* Write a staged kset at the key head.  Called with the kset lock held. */
-static int cbd_cache_kset_close(struct cbd_cache *cache,
-				struct cbd_cache_kset *kset)
+/*
+ * Write @onmedia (@key_num keys, or a barrier) at the key head, taking the
+ * next key segment first if the head's has no room for a full kset.
+ */
+static int cbd_cache_journal_write(struct cbd_cache *cache,
+				   struct cbd_cache_kset_onmedia *onmedia,
+				   u32 key_num, u64 flags)
 {
-	struct cbd_cache_kset_onmedia *onmedia = &kset->kset_onmedia;
-	u32 key_num = le32_to_cpu(onmedia->key_num);
 	u32 size = cbd_kset_onmedia_size(key_num);
 	struct cbd_cache_pos *head = &cache->key_head;
 	struct cbd_cache_segment *next;
-	u64 flags = 0;
 
-	lockdep_assert_held(&kset->lock);
+	lockdep_assert_held(&cache->key_head_lock);
 
-	if (!key_num)
-		return 0;
-
-	spin_lock(&cache->key_head_lock);
 	if (cbd_cache_seg_size(head->seg) - head->off < CBD_KSET_ONMEDIA_SIZE_MAX) {
 		/* the key journal may take the last free segment */
 		next = cbd_cache_seg_get_free(cache, 0);
-		if (!next) {
-			spin_unlock(&cache->key_head_lock);
+		if (!next)
 			return -EBUSY;
-		}
 		cbd_cache_seg_link(head->seg, next);
 		head->seg = next;
 		head->off = 0;
@@ -543,22 +548,64 @@ static int cbd_cache_kset_close(struct cbd_cache *cache,
 	onmedia->res = 0;
 	onmedia->magic = cpu_to_le64(CBD_KSET_MAGIC);
 	onmedia->flags = cpu_to_le64(flags);
+	onmedia->key_num = cpu_to_le32(key_num);
 	onmedia->seg_gen = cpu_to_le32((u32)head->seg->gen);
 	onmedia->crc = cpu_to_le32(cbd_kset_crc(onmedia, size));
 
 	/* the data of the keys (memcpy_flushcache) before the kset */
 	pmem_wmb();
 	memcpy_flushcache(cbd_cache_pos_addr(head), onmedia, size);
+	/* the kset before anything that depends on it being on media */
 	pmem_wmb();
 
 	head->off += size;
+	/* a barrier fences what is before it; anything else unfences */
+	cache->journal_unfenced = !(flags & CBD_KSET_FLAGS_FLUSH);
+	return 0;
+}
+
+/* Write a staged kset at the key head.  Called with the kset lock held. */
+static int cbd_cache_kset_close(struct cbd_cache *cache,
+				struct cbd_cache_kset *kset)
+{
+	struct cbd_cache_kset_onmedia *onmedia = &kset->kset_onmedia;
+	u32 key_num = le32_to_cpu(onmedia->key_num);
+	int ret;
+
+	lockdep_assert_held(&kset->lock);
+
+	if (!key_num)
+		return 0;
+
+	spin_lock(&cache->key_head_lock);
+	ret = cbd_cache_journal_write(cache, onmedia, key_num, 0);
 	spin_unlock(&cache->key_head_lock);
+	if (ret)
+		return ret;
 
 	onmedia->key_num = 0;
 	if (cache->local_backend)
 		cbd_cache_kick_local_writeback(cache);
 
 	return 0;
+}
+
+/*
+ * Write a flush barrier after the ksets written so far, unless the last
+ * of them is one already.
+ */
+static int cbd_cache_journal_barrier(struct cbd_cache *cache)
+{
+	struct cbd_cache_kset_onmedia barrier;
+	int ret = 0;
+
+	spin_lock(&cache->key_head_lock);
+	if (cache->journal_unfenced)
+		ret = cbd_cache_journal_write(cache, &barrier, 0,
+					      CBD_KSET_FLAGS_FLUSH);
+	spin_unlock(&cache->key_head_lock);
+
+	return ret;
 }
 
 /**
@@ -604,10 +651,12 @@ out:
 }
 
 /**
- * cbd_cache_ksets_close - write every staged kset
+ * cbd_cache_ksets_close - write every staged kset, then a flush barrier
  * @cache: blkdev instance
  *
- * After it returns 0, every key appended before the call is persistent.
+ * After it returns 0, every key appended before the call is persistent,
+ * and the writeback will have them on the backing disk (flushed) before
+ * anything appended after the call.
  *
  * Return: 0, or -EBUSY if the journal has no room (retry later).
  */
@@ -623,10 +672,10 @@ int cbd_cache_ksets_close(struct cbd_cache *cache)
 		ret = cbd_cache_kset_close(cache, kset);
 		spin_unlock(&kset->lock);
 		if (ret)
-			break;
+			return ret;
 	}
 
-	return ret;
+	return cbd_cache_journal_barrier(cache);
 }
 
 void cbd_cache_kset_flush_workfn(struct work_struct *work)

@@ -26,12 +26,45 @@
 #define CBD_CACHE_DATA_RESERVE	1
 
 /*
+ * Writer stalls: from the first write that finds no free segment to the
+ * next that gets one.  Only this slow path touches the counters.
+ */
+static void cbd_cache_stall_begin(struct cbd_cache *cache)
+{
+	/* | 1: a stall that began at time 0 is still a stall */
+	if (!atomic64_read(&cache->stall_start) &&
+	    !atomic64_cmpxchg(&cache->stall_start, 0, ktime_get_ns() | 1))
+		atomic64_inc(&cache->stalls);
+}
+
+static void cbd_cache_stall_end(struct cbd_cache *cache)
+{
+	u64 start = atomic64_xchg(&cache->stall_start, 0), len, max;
+
+	if (!start)
+		return;
+
+	len = ktime_get_ns() - start;
+	atomic64_add(len, &cache->stall_ns);
+	max = atomic64_read(&cache->stall_max_ns);
+	while (len > max) {
+		u64 old = atomic64_cmpxchg(&cache->stall_max_ns, max, len);
+
+		if (old == max)
+			break;
+		max = old;
+	}
+}
+
+/*
  * No free segment for data: staged keys pin segments until their ksets
  * are written back, so write them now (GC was kicked already).
  */
 static void cbd_cache_space_wanted(struct cbd_cache *cache)
 {
 	u32 i;
+
+	cbd_cache_stall_begin(cache);
 
 	for (i = 0; i < cache->n_paral; i++)
 		mod_delayed_work(cache->wq, &cbd_cache_kset(cache, i)->flush_work, 0);
@@ -63,6 +96,7 @@ int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
 			cbd_cache_space_wanted(cache);
 			return -EBUSY;
 		}
+		cbd_cache_stall_end(cache);
 		/* the head's reference */
 		cbd_cache_seg_get(seg);
 		head->pos.seg = seg;

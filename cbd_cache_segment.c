@@ -275,6 +275,9 @@ void cbd_cache_seg_free(struct cbd_cache_segment *seg)
 	atomic_set(&cache->space_wanted, 0);
 	atomic64_inc(&cache->segs_freed);
 	wake_up_all(&cache->space_wq);
+	/* writes are requeued while they find no segment: retry them now */
+	if (cache->space_freed && atomic64_read(&cache->stall_start))
+		cache->space_freed(cache->space_data);
 }
 
 void cbd_cache_seg_get(struct cbd_cache_segment *seg)

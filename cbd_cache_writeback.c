@@ -1,145 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * CBD cache writeback (backend instance): write the dirty keys of the
- * journal to the backing disk in log order, one kset at a time, without
- * looking at the index.
+ * journal to the backing disk in log order, without looking at the index.
  *
- * The keys of a kset are written with zero-copy bios straight from the
- * cache pages; keys that overlap an earlier key of the kset wait for it,
- * and a kset starts when the previous one is complete, so that the disk
- * ends up with the newest data.  Every CBD_CACHE_WB_FLUSH_KSETS ksets
- * (and when the journal is written back) the disk is flushed and only
- * then dirty_tail moves past them (and is flushed): at each of these
- * points the backing disk holds exactly the writes of the journal up to
- * there, in order, and after a crash in between the writeback starts
- * again from the last one.
+ * The journal is cut into windows (cbd_cache_wb_window.c): the ksets up
+ * to a flush barrier, or as many as a window holds.  A window's keys are
+ * written in parallel, each block once, straight from the cache pages;
+ * then the disk is flushed and only then dirty_tail moves past the window
+ * (and is flushed).  At each of these points the backing disk holds
+ * exactly the writes of the journal up to there; in between it holds
+ * those plus some of the window's, which the blkdev's user issued with no
+ * flush between them, as a disk with a volatile cache may.  After a crash
+ * the writeback starts again from dirty_tail.
  */
 
 #include <linux/blkdev.h>
 
 #include "cbd_cache_internal.h"
 
-/* ksets written back between two flushes of the backing disk */
-#define CBD_CACHE_WB_FLUSH_KSETS	16
-
-/**
- * struct cbd_cache_wb_batch - bios of a kset in flight
- * @pending: bios in flight, plus one while submitting
- * @error: first error
- * @done: completed when @pending reaches 0
- * @n: ranges in @off / @len
- * @off: ranges in flight (to order overlapping keys)
- * @len: their lengths
- */
-struct cbd_cache_wb_batch {
-	atomic_t pending;
-	blk_status_t error;
-	struct completion done;
-	u32 n;
-	u64 off[CBD_KSET_KEYS_MAX];
-	u32 len[CBD_KSET_KEYS_MAX];
-};
-
-static void cbd_cache_wb_batch_init(struct cbd_cache_wb_batch *batch)
-{
-	atomic_set(&batch->pending, 1);
-	init_completion(&batch->done);
-	batch->error = BLK_STS_OK;
-	batch->n = 0;
-}
-
-static void cbd_cache_wb_endio(struct bio *bio)
-{
-	struct cbd_cache_wb_batch *batch = bio->bi_private;
-
-	if (bio->bi_status)
-		batch->error = bio->bi_status;
-	bio_put(bio);
-	if (atomic_dec_and_test(&batch->pending))
-		complete(&batch->done);
-}
-
-/* Wait for the bios of the batch; the batch can be used again. */
-static int cbd_cache_wb_batch_wait(struct cbd_cache_wb_batch *batch)
-{
-	int ret;
-
-	if (!atomic_dec_and_test(&batch->pending))
-		wait_for_completion_io(&batch->done);
-
-	ret = blk_status_to_errno(batch->error);
-	cbd_cache_wb_batch_init(batch);
-	return ret;
-}
-
-static bool cbd_cache_wb_batch_overlaps(struct cbd_cache_wb_batch *batch,
-					struct cbd_cache_key *key)
-{
-	u32 i;
-
-	for (i = 0; i < batch->n; i++) {
-		if (key->off < batch->off[i] + batch->len[i] &&
-		    batch->off[i] < key->off + key->len)
-			return true;
-	}
-
-	return false;
-}
-
-static int cbd_cache_wb_submit_key(struct cbd_cache *cache,
-				   struct cbd_cache_wb_batch *batch,
-				   struct cbd_cache_key *key)
-{
-	struct block_device *bdev = file_bdev(cache->bdev_file);
-	u32 off = key->pos.off, len = key->len, chunk;
-	u64 sector = key->off >> SECTOR_SHIFT;
-	struct bio *bio;
-	int ret;
-
-	batch->off[batch->n] = key->off;
-	batch->len[batch->n] = key->len;
-	batch->n++;
-
-	while (len) {
-		/* one page more than the data: it need not be page aligned */
-		chunk = min_t(u32, len, (BIO_MAX_VECS - 1) << PAGE_SHIFT);
-		bio = bio_alloc_bioset(bdev, BIO_MAX_VECS, REQ_OP_WRITE, GFP_NOIO,
-				       &cache->wb_bioset);
-		bio->bi_iter.bi_sector = sector;
-		ret = cbds_map_pages(&key->pos.seg->segment, bio, off, chunk);
-		if (ret) {
-			bio_put(bio);
-			return ret;
-		}
-
-		bio->bi_private = batch;
-		bio->bi_end_io = cbd_cache_wb_endio;
-		atomic_inc(&batch->pending);
-		submit_bio(bio);
-
-		sector += chunk >> SECTOR_SHIFT;
-		off += chunk;
-		len -= chunk;
-	}
-
-	return 0;
-}
-
-/* Write back the dirty keys of one kset; add their bytes to *@written. */
+/* Queue the dirty keys of one kset in the window; add their bytes to *@written. */
 static int cbd_cache_wb_kset(struct cbd_cache *cache,
-			     struct cbd_cache_kset_onmedia *kset,
-			     struct cbd_cache_wb_batch *batch, u64 *written)
+			     struct cbd_cache_kset_onmedia *kset, u64 *written)
 {
 	struct cbd_cache_key key;
-	u64 bytes = 0;
-	int ret = 0;
 	u32 i;
 
 	for (i = 0; i < le32_to_cpu(kset->key_num); i++) {
 		if (!cbd_cache_key_decode(cache, &kset->data[i], &key)) {
 			cbd_cache_err_ratelimited(cache, "invalid key in the journal\n");
-			ret = -EBADMSG;
-			break;
+			return -EBADMSG;
 		}
 		if (key.flags & CBD_CACHE_KEY_FLAGS_CLEAN)
 			continue;
@@ -147,40 +36,42 @@ static int cbd_cache_wb_kset(struct cbd_cache *cache,
 		if (!cbd_cache_key_data_crc_ok(&key)) {
 			cbd_cache_err_ratelimited(cache, "data crc mismatch at %llu+%u\n",
 						  key.off, key.len);
-			ret = -EBADMSG;
-			break;
+			return -EBADMSG;
 		}
 
-		if (cbd_cache_wb_batch_overlaps(batch, &key)) {
-			ret = cbd_cache_wb_batch_wait(batch);
-			if (ret)
-				break;
-		}
-
-		ret = cbd_cache_wb_submit_key(cache, batch, &key);
-		if (ret)
-			break;
-		bytes += key.len;
+		cbd_cache_wb_window_add(&cache->wb_window, &key);
+		*written += key.len;
 	}
 
-	if (cbd_cache_wb_batch_wait(batch) && !ret)
-		ret = -EIO;
-	if (!ret)
-		*written += bytes;
+	return 0;
+}
 
-	return ret;
+/* Writeback rate: sampled at most once per CBD_CACHE_WORK_INTERVAL. */
+static void cbd_cache_wb_rate_sample(struct cbd_cache *cache)
+{
+	unsigned long now = jiffies, span = now - cache->wb_rate_stamp;
+	u64 bytes = atomic64_read(&cache->writeback_bytes);
+
+	if (span < CBD_CACHE_WORK_INTERVAL)
+		return;
+
+	WRITE_ONCE(cache->wb_rate, div64_ul((bytes - cache->wb_rate_bytes) * HZ, span));
+	cache->wb_rate_bytes = bytes;
+	cache->wb_rate_stamp = now;
 }
 
 /*
- * Flush the disk, then move dirty_tail to @pos (on media too): what is
- * behind it never has to be written again.
+ * Write the window, flush the disk, then move dirty_tail to @pos (on
+ * media too): what is behind it never has to be written again.
  */
 static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *pos,
 			       u64 *written)
 {
 	int ret = 0;
 
-	if (*written)
+	if (cache->wb_window.n_keys)
+		ret = cbd_cache_wb_window_write(cache, &cache->wb_window);
+	if (!ret && *written)
 		ret = blkdev_issue_flush(file_bdev(cache->bdev_file));
 	if (ret)
 		return ret;
@@ -191,6 +82,7 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 	cache->dirty_tail = *pos;
 	spin_unlock(&cache->dirty_tail_lock);
 	cbd_cache_pos_onmedia_set(cache, &cache->cache_info->dirty_tail_pos, pos);
+	cbd_cache_wb_rate_sample(cache);
 	return 0;
 }
 
@@ -212,25 +104,19 @@ static bool cbd_cache_wb_next_seg(struct cbd_cache *cache,
 }
 
 /*
- * Write back until the journal has no more valid kset.  The disk is
- * flushed (and dirty_tail moved) every CBD_CACHE_WB_FLUSH_KSETS ksets and
- * at the end: the disk is crash-consistent at each of these points.
+ * Write back until the journal has no more valid kset, a window at a time
+ * (see the top of the file).
  */
 static int cbd_cache_writeback_run(struct cbd_cache *cache)
 {
+	struct cbd_cache_wb_window *w = &cache->wb_window;
 	struct cbd_cache_pos pos = cache->dirty_tail;
 	struct cbd_cache_kset_onmedia *kset;
-	struct cbd_cache_wb_batch *batch;
-	u32 ksets = 0, hops = 0;
 	u64 written = 0;
+	u32 hops = 0;
 	int ret = 0;
 
 	lockdep_assert_held(&cache->writeback_lock);
-
-	batch = kmalloc(sizeof(*batch), GFP_NOIO);
-	if (!batch)
-		return -ENOMEM;
-	cbd_cache_wb_batch_init(batch);
 
 	for (;;) {
 		if (cbd_cache_pos_at_seg_end(&pos)) {
@@ -243,12 +129,19 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 		if (!kset)
 			break;
 
-		ret = cbd_cache_wb_kset(cache, kset, batch, &written);
+		if (!cbd_cache_wb_window_room(w, le32_to_cpu(kset->key_num))) {
+			ret = cbd_cache_wb_commit(cache, &pos, &written);
+			if (ret)
+				break;
+			hops = 0;
+		}
+
+		ret = cbd_cache_wb_kset(cache, kset, &written);
 		if (ret)
 			break;
 
 		cbd_cache_kset_next_pos(kset, &pos);
-		if (++ksets % CBD_CACHE_WB_FLUSH_KSETS == 0) {
+		if (le64_to_cpu(kset->flags) & CBD_KSET_FLAGS_FLUSH) {
 			ret = cbd_cache_wb_commit(cache, &pos, &written);
 			if (ret)
 				break;
@@ -259,8 +152,8 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 
 	if (!ret && !cbd_cache_pos_equal(&pos, &cache->dirty_tail))
 		ret = cbd_cache_wb_commit(cache, &pos, &written);
-
-	kfree(batch);
+	/* the next run starts again from dirty_tail */
+	w->n_keys = 0;
 	return ret;
 }
 
@@ -327,6 +220,7 @@ void cbd_cache_writeback_workfn(struct work_struct *work)
 		/* look again soon: the journal may go idle */
 		delay = CBD_CACHE_WB_IDLE / 4 + 1;
 	}
+	cbd_cache_wb_rate_sample(cache);
 
 	if (!cbd_cache_stopping(cache))
 		queue_delayed_work(cache->wq, &cache->writeback_work, delay);
@@ -487,17 +381,28 @@ int cbd_cache_writeback_init(struct cbd_cache *cache)
 	}
 	cache->wb_activity = jiffies;
 	cache->wb_used_seen = cbd_cache_used_segs(cache);
+	cache->wb_depth = CBD_CACHE_WB_DEPTH_DEFAULT;
+	cache->wb_rate_stamp = jiffies;
 
 	cache->wb_kset_buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);
 	if (!cache->wb_kset_buf)
 		return -ENOMEM;
 
-	ret = bioset_init(&cache->wb_bioset, 64, 0, BIOSET_NEED_BVECS);
-	if (ret) {
-		kfree(cache->wb_kset_buf);
-		cache->wb_kset_buf = NULL;
-	}
+	ret = cbd_cache_wb_window_init(&cache->wb_window);
+	if (ret)
+		goto err_free_buf;
 
+	ret = bioset_init(&cache->wb_bioset, 64, 0, BIOSET_NEED_BVECS);
+	if (ret)
+		goto err_window_exit;
+
+	return 0;
+
+err_window_exit:
+	cbd_cache_wb_window_exit(&cache->wb_window);
+err_free_buf:
+	kfree(cache->wb_kset_buf);
+	cache->wb_kset_buf = NULL;
 	return ret;
 }
 
@@ -512,6 +417,7 @@ void cbd_cache_writeback_exit(struct cbd_cache *cache)
 
 	cancel_delayed_work_sync(&cache->writeback_work);
 	bioset_exit(&cache->wb_bioset);
+	cbd_cache_wb_window_exit(&cache->wb_window);
 	kfree(cache->wb_kset_buf);
 	cache->wb_kset_buf = NULL;
 }
