@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Cache sysfs (spec §3.2, §10.14; decisions 13): backendN/cache/ with
-# cache_segs, used_segs, gc_percent and stats, the flat compat files in
-# backendN/; gc_percent rejects values outside 0..90 and non-numbers, and
-# keeps its value across dev-stop/dev-start and backend-stop/re-attach;
+# cache_segs, used_segs, gc_percent, writeback_depth and stats, the flat
+# compat files in backendN/; gc_percent rejects values outside 0..90,
+# non-numbers and a NUL inside the write, and keeps its value across
+# dev-stop/dev-start and backend-stop/re-attach; writeback_depth takes
+# 1..4096 (128 by default);
 # dev-start refuses more queues than the cache has segments for (4 per
 # queue); a backend without cache_size has no cache.
 
@@ -35,7 +37,8 @@ cbd_check "cache/ has cache_segs used_segs gc_percent stats" \
 cbd_check "cache_size=100 -> 7 segments" cbd_file_is "$C/cache_segs" 7
 cbd_check "compat cache_segs" cbd_file_is "$BD/cache_segs" 7
 cbd_check "new cache: gc_percent 70" cbd_file_is "$C/gc_percent" 70
-for k in hits misses dirty_bytes writeback_pos gc_pos; do
+for k in hits misses dirty_bytes writeback_pos gc_pos writeback_rate \
+	gc_segs_freed write_stalls write_stall_us write_stall_max_us; do
 	cbd_check "stats: $k" grep -q "^$k: " "$C/stats"
 done
 
@@ -44,7 +47,21 @@ for bad in 91 100 -1 abc 4294967366 " " 5x; do
 	cbd_check "compat cache_gc_percent '$bad' rejected" \
 		cbd_check_errno "$BD/cache_gc_percent" "$bad" "EINVAL|ERANGE"
 done
+# a value followed by a NUL and more: kstrtouint() alone would take "5"
+nul_rejected() { ! printf '5\0junk' > "$1" 2>/dev/null; }
+cbd_check "gc_percent '5\\0junk' rejected" nul_rejected "$C/gc_percent"
 cbd_check "gc_percent unchanged by bad values" cbd_file_is "$C/gc_percent" 70
+
+cbd_check "writeback_depth 128 by default" cbd_file_is "$C/writeback_depth" 128
+for bad in 0 4097 -1 abc " "; do
+	cbd_check "writeback_depth '$bad' rejected" \
+		cbd_check_errno "$C/writeback_depth" "$bad" "EINVAL|ERANGE"
+done
+cbd_check "writeback_depth '5\\0junk' rejected" nul_rejected "$C/writeback_depth"
+for good in 1 4096 64; do
+	cbd_check "writeback_depth $good accepted" cbd_write "$C/writeback_depth" "$good"
+	cbd_check "writeback_depth reads $good" cbd_file_is "$C/writeback_depth" "$good"
+done
 for good in 0 90 25; do
 	cbd_check "gc_percent $good accepted" cbd_write "$C/gc_percent" "$good"
 	cbd_check "gc_percent reads $good" cbd_file_is "$C/gc_percent" "$good"

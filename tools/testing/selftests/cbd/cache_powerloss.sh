@@ -21,6 +21,7 @@ set -u
 . "$(dirname "$0")/cbd_lib.sh"
 . "$(dirname "$0")/cbd_core_lib.sh"
 . "$(dirname "$0")/cbd_mh_lib.sh"
+. "$(dirname "$0")/cbd_pl_lib.sh"
 
 ROUNDS=${CBD_PL_ROUNDS:-5}
 # seconds of writing before the kill, per round
@@ -47,51 +48,7 @@ pl_write() {
 	mh_kill_me again
 }
 
-# after a kill: every recorded file is intact
-pl_verify_files() {
-	local name sum got bad=0 n=0
-	while read -r name sum; do
-		n=$((n + 1))
-		got=$(md5sum < "$CBD_MNT/$name" 2>/dev/null | cut -d' ' -f1)
-		if [ "$got" != "$sum" ]; then
-			ktap_print_msg "$name: md5 ${got:-missing}, fsync'd $sum"
-			bad=$((bad + 1))
-		fi
-	done < "$(mh_path records)"
-	ktap_print_msg "$n fsync'd files checked, $bad bad"
-	[ "$bad" = 0 ]
-}
-
-# the slot of a dead object is usable once it reads alive=false: at most
-# CBD_DEAD_WAIT seconds after the registration (cbd_core_lib.sh)
-pl_dead() { cbd_wait_dead "$(cbd_tdir)/$1/alive"; }
-
-pl_recover() {
-	local bid=$1 dev
-	cbd_check "register without format" \
-		cbd_register "path=$CBD_PMEM,hostname=$(hostname)" || return 1
-	cbd_check "the killed backend$bid is dead" \
-		pl_dead "cbd_backends/backend$bid" || return 1
-	cbd_check "re-attach backend$bid with its cache" \
-		cbd_backend_start "$CBD_DISK" ",backend_id=$bid" || return 1
-	dev=$(mh_get devid)
-	cbd_check "the killed blkdev$dev is dead" \
-		pl_dead "cbd_blkdevs/blkdev$dev" || return 1
-	cbd_expect "$(cbd_adm_file)" "op=dev-clear,dev_id=$dev" OK "dev-clear of the dead blkdev$dev"
-	cbd_check "dev-start (journal replay)" cbd_dev_start "$bid" 1 || return 1
-	mh_put devid "$CBD_LAST_DEV_ID"
-	cbd_check "mount ext4 (ext4 journal replay)" \
-		cbd_mount ext4 "/dev/$CBD_LAST_CBD" "$CBD_MNT" || return 1
-	cbd_check "every fsync'd file is intact" pl_verify_files
-	cbd_check "umount" umount "$CBD_MNT" || return 1
-	cbd_check "e2fsck -fn is clean" e2fsck -fn "/dev/$CBD_LAST_CBD"
-}
-
-cbd_core_begin
-cbd_require_disk
-mh_is_a || { ktap_test_skip "guest $MH_ID has nothing to do"; cbd_finish; }
-[ -n "${CBD_SHARED:-}" ] && [ -d "$CBD_SHARED" ] ||
-	ktap_exit_skip "needs the shared directory of vm.sh --guests"
+pl_begin
 
 round=$(mh_get round)
 if [ -z "$round" ]; then
@@ -110,7 +67,7 @@ if [ -z "$round" ]; then
 fi
 
 ktap_print_msg "restarted after kill $round of $ROUNDS"
-if pl_recover "$(mh_get backend)" && [ "$round" -lt "$ROUNDS" ]; then
+if pl_recover "$(mh_get backend)" "$(mh_path records)" && [ "$round" -lt "$ROUNDS" ]; then
 	cbd_mount ext4 "/dev/$CBD_LAST_CBD" "$CBD_MNT" && pl_write "$round"
 fi
 cbd_check "dev-stop" cbd_dev_stop "$CBD_LAST_DEV_ID"

@@ -94,7 +94,7 @@ export CBD_ALT_KO=${CBD_ALT_KO:-$CRC_DIR/cbd.ko}
 # Tests that run in two guests sharing the memory (vm.sh --guests); the
 # whole list runs in both, guest 0 is host A and guest 1 host B.  Then the
 # three-guest list, in guests 0, 1 and 2 (A, B, C).
-MULTI_TESTS_FULL="shared_mem.sh mh_hosts.sh mh_io.sh mh_cache.sh mh_alloc_race.sh mh_blkdev_death.sh mh_host_death.sh mh_cache_death.sh mh_takeover.sh mh_clock_step.sh mh_limits.sh cache_powerloss.sh"
+MULTI_TESTS_FULL="shared_mem.sh mh_hosts.sh mh_io.sh mh_cache.sh mh_alloc_race.sh mh_blkdev_death.sh mh_host_death.sh mh_cache_death.sh mh_takeover.sh mh_clock_step.sh mh_limits.sh cache_powerloss.sh cache_wb_crash.sh"
 MULTI_TESTS_QUICK="shared_mem.sh mh_hosts.sh mh_io.sh mh_cache.sh mh_alloc_race.sh mh_limits.sh"
 MULTI3_TESTS_DEFAULT="mh_three.sh"
 if [ -n "${MULTI3_TESTS+set}" ]; then
