@@ -16,7 +16,8 @@
 #                        without the kills, three guests on nvdimm only)
 #   make bench           run the benchmark VM
 #   make bench-cache     the cache benchmark VM (cbd cache, dm-writecache,
-#                        bcache, raw pmem over dm-delay)
+#                        bcache, raw pmem over dm-delay), then its
+#                        sustained jobs (make bench-cache-sustain alone)
 #   make intree-check    build as drivers/block/cbd in a linux-source tree
 #   make debug-kernel    build a lockdep/KASAN guest kernel into
 #                        $(CBD_DEBUG_CACHE) (~1 h; not part of make test)
@@ -82,6 +83,11 @@ bench: setup
 bench-cache: setup
 	$(MAKE) modules
 	BENCH=cache $(SELFTESTS)/bench.sh
+	BENCH=cache-sustain $(SELFTESTS)/bench.sh
+
+bench-cache-sustain: setup
+	$(MAKE) modules
+	BENCH=cache-sustain $(SELFTESTS)/bench.sh
 
 intree-check: setup
 	$(SELFTESTS)/intree_check.sh
@@ -104,5 +110,6 @@ test-debug: setup
 		$(SELFTESTS)/run_vm_tests.sh $(DEBUG_TESTS)
 
 .PHONY: all modules clean checkpatch setup demo test test-full test-multihost bench bench-cache \
+	bench-cache-sustain \
 	intree-check debug-kernel test-debug
 endif

@@ -12,6 +12,11 @@
 # without cache, raw pmem, dm-writecache and bcache, over dm-delay (1 ms)
 # backing devices; see bench_cache_guest.sh.
 #
+# BENCH=cache-sustain: the sustained jobs of bench_cache_guest.sh
+# (BENCH_SUSTAIN=1: 60 s random writes over 0.5x and 2x of 512 MiB caches
+# on cbd, dm-writecache and bcache), 2G NVDIMMs, a 4G disk.  "make
+# bench-cache" runs BENCH=cache, then BENCH=cache-sustain.
+#
 # Not part of "make test": it checks no behaviour, and its speed targets
 # are reported, not enforced.
 #
@@ -29,7 +34,11 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 BENCH=${BENCH:-paths}
 PMEM=${PMEM:-nvdimm}
 SMP=${SMP:-2}
-BENCH_RUNTIME=${BENCH_RUNTIME:-10}
+if [ "$BENCH" = cache-sustain ]; then
+	BENCH_RUNTIME=${BENCH_RUNTIME:-60}
+else
+	BENCH_RUNTIME=${BENCH_RUNTIME:-10}
+fi
 BENCH_RAMP=${BENCH_RAMP:-2}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 export BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS
@@ -56,8 +65,19 @@ cache)
 	# 5 configurations x 4 workloads per round; warm-up, drain, setup
 	jobs=20 job_extra=40
 	;;
+cache-sustain)
+	GUEST=bench_cache_guest.sh
+	DISKS=${DISKS:-4G}
+	# 512 MiB caches: the transport, and two on the second pmem
+	PMEM_SIZE=${PMEM_SIZE:-2G}
+	PMEM2_SIZE=${PMEM2_SIZE:-2G}
+	kargs+=" BENCH_SUSTAIN=1"
+	vars="BENCH_CACHE_MIB BENCH_DELAY_MS BENCH_BS BENCH_NUMJOBS BENCH_CONFIGS BENCH_SUSTAIN_WSETS"
+	# 3 configurations x 4 workloads per round; drain, setup
+	jobs=12 job_extra=60
+	;;
 *)
-	echo "bench.sh: BENCH must be paths or cache (got '$BENCH')" >&2
+	echo "bench.sh: BENCH must be paths, cache or cache-sustain (got '$BENCH')" >&2
 	exit 2
 	;;
 esac

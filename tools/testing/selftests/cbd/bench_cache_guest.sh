@@ -62,6 +62,21 @@
 # polls (cond_resched loop) while any bio is delayed, so every
 # configuration that has backing I/O in flight keeps one vCPU busy.
 #
+# Sustained mode (BENCH_SUSTAIN=1, "make bench-cache" runs it after the
+# jobs above, in a second VM): 4 KiB random writes for BENCH_RUNTIME
+# (default 60) seconds, time based, no cap, over working sets of 0.5x and
+# 2x the cache (BENCH_SUSTAIN_WSETS=0.5,2), 1 and 2 jobs, on cbdc, dmwc
+# and bcache with small caches (BENCH_CACHE_MIB default 512), so that
+# what a job writes is many times the cache and every cache has to write
+# back while it runs.  cbd keeps its default gc_percent (70) during these
+# jobs.  Reported per job besides IOPS and latency percentiles: fio's
+# maximum latency; for cbdc the writer stalls (write_stalls and
+# write_stall_us of cache/stats) during the job, the writeback rate
+# during the job (writeback_bytes / runtime) and while draining after it
+# (the drain is timed), and at the end write_stall_max_us.  Targets
+# (median of the rounds): cbdc/dmwc IOPS >= 1.0 on the 2x jobs, p99.9 <=
+# 10 x p50, no writer stall > 100 ms.
+#
 # BENCH_RUNTIME=10, BENCH_RAMP=2, BENCH_ROUNDS=3, BENCH_CACHE_MIB=3584,
 # BENCH_WRITE_MIB=(40 % of the cache), BENCH_WSET_MIB=64, BENCH_DELAY_MS=1, BENCH_BS=4k, BENCH_NUMJOBS=1,2,
 # BENCH_CONFIGS=cbdc,cbd,raw,dmwc,bcache (lists: commas or spaces),
@@ -75,17 +90,27 @@
 . "$(dirname "$0")/cbd_cache_lib.sh"
 . "$(dirname "$0")/bench_lib.sh"
 
-RUNTIME=${BENCH_RUNTIME:-10}
+SUSTAIN=${BENCH_SUSTAIN:-0}
+if [ "$SUSTAIN" = 1 ]; then
+	RUNTIME=${BENCH_RUNTIME:-60}
+	CACHE_MIB=${BENCH_CACHE_MIB:-512}
+	CONFIGS=${BENCH_CONFIGS:-cbdc,dmwc,bcache}
+	GC_PERCENT_JOB=70
+else
+	RUNTIME=${BENCH_RUNTIME:-10}
+	CACHE_MIB=${BENCH_CACHE_MIB:-3584}
+	CONFIGS=${BENCH_CONFIGS:-cbdc,cbd,raw,dmwc,bcache}
+	GC_PERCENT_JOB=90
+fi
+SUSTAIN_WSETS=${BENCH_SUSTAIN_WSETS:-0.5,2}
 RAMP=${BENCH_RAMP:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
-CACHE_MIB=${BENCH_CACHE_MIB:-3584}
 WRITE_MIB=${BENCH_WRITE_MIB:-$((CACHE_MIB * 40 / 100))}
 WSET_MIB=${BENCH_WSET_MIB:-64}
 DELAY_MS=${BENCH_DELAY_MS:-1}
 BS=${BENCH_BS:-4k}
 NUMJOBS=${BENCH_NUMJOBS:-1,2}
 NUMJOBS=${NUMJOBS//,/ }
-CONFIGS=${BENCH_CONFIGS:-cbdc,cbd,raw,dmwc,bcache}
 CONFIGS=${CONFIGS//,/ }
 DRAIN=${BENCH_DRAIN:-1}
 PMEM2=${CBD_PMEM2:-/dev/pmem1}
@@ -93,11 +118,18 @@ QUEUES=2
 RWS=${BENCH_RW:-randwrite,randread}
 WORKLOADS=""
 for nj in $NUMJOBS; do
+	if [ "$SUSTAIN" = 1 ]; then
+		for f in ${SUSTAIN_WSETS//,/ }; do
+			WORKLOADS+=" sustain${f}x-j$nj"
+		done
+		continue
+	fi
 	for rw in ${RWS//,/ }; do
 		WORKLOADS+=" $rw-j$nj"
 	done
 done
 # config workload round iops mean_us p50_us p99_us p99.9_us cpu% hit% drain_s used_segs
+#   lat_max_us stalls stall_ms wb_job_MBps wb_drain_MBps
 RES=/tmp/bench-cache.res
 declare -A DEV OFF	# config -> block device, byte offset of the working set
 CBDC_BACKEND="" CBD_UP=0 BCACHE_CSET="" RC=0
@@ -270,7 +302,7 @@ empty_cbdc() {
 		fi
 		sleep 0.5
 	done
-	echo 90 > "$d/gc_percent"
+	echo "$GC_PERCENT_JOB" > "$d/gc_percent"
 }
 
 # Sample cbd's used_segs while a job runs: prints the maximum at the end.
@@ -290,14 +322,18 @@ fio_on() {
 	local c=$1
 	shift
 	fio --minimal --filename="${DEV[$c]}" --direct=1 --ioengine=libaio \
-		--offset="${OFF[$c]:-0}" --size="${WSET_MIB}M" "$@" 2>&1
+		--offset="${OFF[$c]:-0}" --size="${WSET:-$WSET_MIB}M" "$@" 2>&1
 }
 
 # job CONFIG WORKLOAD ROUND: one fio run, one line in $RES.
 job() {
 	local c=$1 wl=$2 round=$3 rw nj out nums b0 t0 b1 t1 h0 h1 drain sampler=
-	local used=- limit
+	local used=- limit wset=$WSET_MIB extra="- - - - -"
 	rw=${wl%-j*} nj=${wl#*-j}
+	if [[ "$rw" == sustain* ]]; then
+		wset=$(awk -v f="${rw#sustain}" -v c="$CACHE_MIB" 'BEGIN {printf "%d", f * c}')
+		rw=randwrite
+	fi
 	drain=$(drain_cbdc)
 	[ "$c" != cbdc ] || [ "$DRAIN" = 0 ] || empty_cbdc
 	if [ "$rw" = randread ]; then
@@ -314,14 +350,16 @@ job() {
 		sample_cbdc &
 		sampler=$!
 	fi
-	# writes: at most WRITE_MIB in all (see the top), reads: time based
-	if [ "$rw" = randread ]; then
+	# writes: at most WRITE_MIB in all (see the top), reads and sustained
+	# writes: time based
+	[ "$c" != cbdc ] || cbdc_sample_begin
+	if [ "$rw" = randread ] || [ "$wset" != "$WSET_MIB" ]; then
 		limit=(--time_based)
 	else
 		limit=(--io_size="$((WRITE_MIB / nj))M")
 	fi
 	read -r b0 t0 <<<"$(cpu_ticks)"
-	out=$(fio_on "$c" --name="$c-$wl" --rw="$rw" --bs="$BS" --iodepth=1 \
+	out=$(WSET=$wset fio_on "$c" --name="$c-$wl" --rw="$rw" --bs="$BS" --iodepth=1 \
 		--numjobs="$nj" --group_reporting --runtime="$RUNTIME" \
 		--ramp_time="$RAMP" "${limit[@]}" --randrepeat=0 --norandommap \
 		--lat_percentiles=1 --clat_percentiles=0 --percentile_list=50:99:99.9) ||
@@ -337,9 +375,35 @@ job() {
 	# inside io_submit(), where the completion latency would miss it
 	nums=$(bench_terse "$rw" <<<"$out") ||
 		{ say "fio $c $wl: no terse output: $(tail -1 <<<"$out")"; return 1; }
+	if [ "$wset" != "$WSET_MIB" ]; then
+		extra="$(bench_terse_lat_max "$rw" <<<"$out") $([ "$c" = cbdc ] && cbdc_sample_end || echo "- - - -")"
+	fi
 	echo "$c $wl $round $nums $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))" \
-		"$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -) $drain $used" >> "$RES"
-	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p50/p99/p99.9 %s/%s/%s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s\n", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12}'
+		"$([ "$rw" = randread ] && hit_pct "$h0" "$h1" || echo -) $drain $used $extra" >> "$RES"
+	tail -1 "$RES" | awk '{printf "#   round %s %-6s %-12s %6d IOPS  mean %8.1f us  p50/p99/p99.9 %s/%s/%s us  cpu %3d%%  hits %s%%  drained %ss  used_segs %s", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12}
+		$13 != "-" {printf "  max %s us", $13}
+		$14 != "-" {printf "  stalls %s (%s ms)  writeback %s MB/s in the job, %s MB/s draining", $14, $15, $16, $17}
+		{printf "\n"}'
+}
+
+# cbd's stall and writeback counters around a sustained job
+cbdc_sample_begin() {
+	CBDC_S0="$(cbd_cache_stat "$CBDC_BACKEND" write_stalls) $(cbd_cache_stat "$CBDC_BACKEND" write_stall_us) $(cbd_cache_stat "$CBDC_BACKEND" writeback_bytes) $SECONDS"
+}
+
+# after the job: "stalls stall_ms wb_job_MBps wb_drain_MBps"; drains
+cbdc_sample_end() {
+	local s0 us0 wb0 t0 s1 us1 wb1 t1 wb2 t2
+	read -r s0 us0 wb0 t0 <<<"$CBDC_S0"
+	s1=$(cbd_cache_stat "$CBDC_BACKEND" write_stalls)
+	us1=$(cbd_cache_stat "$CBDC_BACKEND" write_stall_us)
+	wb1=$(cbd_cache_stat "$CBDC_BACKEND" writeback_bytes) t1=$SECONDS
+	cbd_cache_wait_clean "$CBDC_BACKEND" "${DEV[cbdc]}" 600 >/dev/null
+	wb2=$(cbd_cache_stat "$CBDC_BACKEND" writeback_bytes) t2=$SECONDS
+	awk -v s="$((s1 - s0))" -v us="$((us1 - us0))" -v j="$((wb1 - wb0))" -v tj="$((t1 - t0))" \
+		-v d="$((wb2 - wb1))" -v td="$((t2 - t1))" 'BEGIN {
+		printf "%d %.0f %.1f %s\n", s, us / 1000, tj > 0 ? j / tj / 1e6 : 0,
+			td > 0 ? sprintf("%.1f", d / td / 1e6) : "-" }'
 }
 
 # ---------------------------------------------------------------- report
@@ -355,8 +419,54 @@ verdict() {
 		print ok ? "met" : "MISSED" }'
 }
 
+# sustained jobs: the table with maximum latency and cbd's counters, the
+# targets of the sustained jobs
+report_sustain() {
+	local wl c nj r p50 p999 f
+	echo "#"
+	echo "# sustained $BS random writes, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) time based, $ROUNDS rounds,"
+	echo "# working sets ${SUSTAIN_WSETS//,/ }x the caches (${CACHE_MIB} MiB each), backing disks dm-delay ${DELAY_MS} ms; cbd gc_percent $GC_PERCENT_JOB;"
+	echo "# median of the rounds; max = largest fio total latency of the rounds; stalls, writeback: cbdc only (medians)"
+	printf '# %-15s %-6s %7s %15s %8s %8s %9s %10s %7s %9s %9s %9s\n' workload config IOPS '(min-max)' 'p50(us)' 'p99(us)' 'p99.9(us)' 'max(us)' stalls 'stall ms' 'wb MB/s' 'drain MB/s'
+	for wl in $WORKLOADS; do
+		for c in $CONFIGS; do
+			printf '# %-15s %-6s %7.0f %15s %8s %8s %9s %10s %7s %9s %9s %9s\n' "$wl" "$c" \
+				"$(col "$c" "$wl" 4 | median)" \
+				"($(col "$c" "$wl" 4 | sort -g | head -1)-$(col "$c" "$wl" 4 | sort -g | tail -1))" \
+				"$(col "$c" "$wl" 6 | median)" "$(col "$c" "$wl" 7 | median)" \
+				"$(col "$c" "$wl" 8 | median)" "$(col "$c" "$wl" 13 | sort -g | tail -1)" \
+				"$(col "$c" "$wl" 14 | grep -v -- - | median | sed 's/^nan$/-/')" \
+				"$(col "$c" "$wl" 15 | grep -v -- - | median | sed 's/^nan$/-/')" \
+				"$(col "$c" "$wl" 16 | grep -v -- - | median | sed 's/^nan$/-/')" \
+				"$(col "$c" "$wl" 17 | grep -v -- - | median | sed 's/^nan$/-/')"
+		done
+	done
+	echo "#"
+	echo "# targets (median of the rounds):"
+	for nj in $NUMJOBS; do
+		for f in ${SUSTAIN_WSETS//,/ }; do
+			wl=sustain${f}x-j$nj
+			r=$(ratio "$(col cbdc "$wl" 4 | median)" "$(col dmwc "$wl" 4 | median)")
+			if [ "$f" = 2 ]; then
+				printf '#   %-15s cbdc/dmwc IOPS %5s (>= 1.0: %s)\n' "$wl" "$r" "$(verdict "$r" '>=' 1.0)"
+			else
+				printf '#   %-15s cbdc/dmwc IOPS %5s\n' "$wl" "$r"
+			fi
+			p50=$(col cbdc "$wl" 6 | median) p999=$(col cbdc "$wl" 8 | median)
+			r=$(ratio "$p999" "$p50")
+			printf '#   %-15s cbdc p99.9/p50  %5s (<= 10: %s)\n' "$wl" "$r" "$(verdict "$r" '<=' 10)"
+		done
+	done
+	r=$(cbd_cache_stat "$CBDC_BACKEND" write_stall_max_us)
+	printf '#   longest cbdc writer stall %s us (<= 100000: %s)\n' "$r" "$(verdict "${r:--}" '<=' 100000)"
+}
+
 report() {
 	local wl c iops lo hi nj r
+	if [ "$SUSTAIN" = 1 ]; then
+		report_sustain
+		return
+	fi
 	echo "#"
 	echo "# $BS random I/O, fio libaio O_DIRECT iodepth 1 per job, ${RUNTIME}s (+${RAMP}s ramp) per job (writes: or $WRITE_MIB MiB), $ROUNDS rounds,"
 	echo "# working set ${WSET_MIB} MiB per device, caches ${CACHE_MIB} MiB, backing disks dm-delay ${DELAY_MS} ms;"

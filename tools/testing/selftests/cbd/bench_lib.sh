@@ -32,6 +32,13 @@ bench_terse() {
 	}' <<<"$line"
 }
 
+# bench_terse_lat_max RW: the maximum total latency (usec) of the last
+# job in fio's terse output on stdin ($39, +41 for writes)
+bench_terse_lat_max() {
+	grep '^3;' | tail -1 |
+		awk -F';' -v o="$([ "$1" = randread ] && echo 0 || echo 41)" '{printf "%d\n", $(39 + o)}'
+}
+
 # median of the numbers on stdin ("nan" if none)
 median() {
 	sort -g | awk '{v[NR] = $1} END {
