@@ -32,7 +32,7 @@ ROUNDS=${CBD_WBC_ROUNDS:-3}
 # the backing device (and file system) is this much of the disk: the
 # bare copy is in RAM
 FS_MB=160
-WB_DELAY_MS=20
+WB_DELAY_MS=100
 DM=cbd-wbc
 DM_DEV=/dev/mapper/$DM
 # seconds of writing before the kill, per round
