@@ -6,12 +6,12 @@
 # with fsync on ext4 on a cached /dev/cbdX whose writeback runs all the
 # time (gc_percent 0, a small cache) to a backing disk that takes
 # WB_DELAY_MS for every write and flush (dm-delay over the first FS_MB
-# MiB of the disk), so that the writeback has work queued and bios in
-# flight: the kill comes once at least 1 MiB is dirty.  Now and then the writers pause until
-# cache/stats shows dirty_bytes 0: the writeback has then written every
-# fsync'd file, flushed the disk and moved past it, and the files
-# recorded so far go to the "written back" list.  The runner SIGKILLs
-# QEMU while the writers run and dirty data is being written back.
+# MiB of the disk).  After CHECKPOINT_AFTER seconds the writers pause
+# until cache/stats shows dirty_bytes 0: the writeback has then written
+# every fsync'd file, flushed the disk and moved past it, and the files
+# recorded so far go to the "written back" list.  Then they run free: the
+# writeback flushes the slow disk at every flush of theirs and falls
+# behind, and the runner SIGKILLs QEMU once at least 1 MiB is dirty.
 #
 # The new life first looks at the bare backing disk, as if the cache
 # were lost: a copy of it must mount (ext4 journal replay), hold every
@@ -37,8 +37,8 @@ DM=cbd-wbc
 DM_DEV=/dev/mapper/$DM
 # seconds of writing before the kill, per round
 DELAYS=(4 7 5 9)
-# seconds between pauses of the writers
-CHECKPOINT_EVERY=3
+# seconds of writing before the checkpoint
+CHECKPOINT_AFTER=2
 PAUSE=/tmp/wbc.pause
 
 # wbc_writer ROUND W: write files until killed; pause while $PAUSE exists
@@ -86,7 +86,7 @@ wbc_checkpoint() {
 # the write phase of round $1: never returns (the runner kills us).  The
 # files of the rounds before (checked already) go first, to make room.
 wbc_write() {
-	local r=$1 end i
+	local r=$1 i
 	rm -rf "$CBD_MNT"/r* && mkdir -p "$CBD_MNT/r$r/w0" "$CBD_MNT/r$r/w1" &&
 		sync -f "$CBD_MNT" || return 1
 	: > "$(mh_path records.0)"
@@ -95,11 +95,11 @@ wbc_write() {
 	rm -f "$PAUSE"*
 	wbc_writer "$r" 0 &
 	wbc_writer "$r" 1 &
-	end=$(( $(date +%s) + ${DELAYS[$(( r % ${#DELAYS[@]} ))]} ))
-	while [ "$(date +%s)" -lt "$end" ]; do
-		sleep "$CHECKPOINT_EVERY"
-		wbc_checkpoint
-	done
+	# one checkpoint, then the writers run free: the writeback, which
+	# flushes the slow disk at every flush of theirs, falls behind
+	sleep "$CHECKPOINT_AFTER"
+	wbc_checkpoint
+	sleep "${DELAYS[$(( r % ${#DELAYS[@]} ))]}"
 	# kill while the writers run and the writeback has work queued
 	for i in $(seq 200); do
 		[ "$(wbc_dirty)" -lt $((1 << 20)) ] || break
