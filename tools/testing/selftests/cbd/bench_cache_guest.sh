@@ -402,8 +402,9 @@ cbdc_sample_end() {
 	wb2=$(cbd_cache_stat "$CBDC_BACKEND" writeback_bytes) t2=$SECONDS
 	awk -v s="$((s1 - s0))" -v us="$((us1 - us0))" -v j="$((wb1 - wb0))" -v tj="$((t1 - t0))" \
 		-v d="$((wb2 - wb1))" -v td="$((t2 - t1))" 'BEGIN {
-		printf "%d %.0f %.1f %s\n", s, us / 1000, tj > 0 ? j / tj / 1e6 : 0,
-			td > 0 ? sprintf("%.1f", d / td / 1e6) : "-" }'
+		# (parentheses: a bare ">" in a printf list is a redirection)
+		printf "%d %.0f %.1f %s\n", s, us / 1000, (tj > 0 ? j / tj / 1e6 : 0),
+			(td > 0 ? sprintf("%.1f", d / td / 1e6) : "-") }'
 }
 
 # ---------------------------------------------------------------- report
