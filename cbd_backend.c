@@ -457,7 +457,7 @@ static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
 	    READ_ONCE(info->blkdev_state) != cbdc_blkdev_state_running)
 		return false;
 
-	/* decision 9: a dead blkdev's channels are not served any more */
+	/* a dead blkdev never reads its completions: stop serving it */
 	blkdev_id = le32_to_cpu(READ_ONCE(info->blkdev_id));
 	return cbdt_blkdev_id_valid(cbdt, blkdev_id) &&
 	       cbd_blkdev_info_is_alive(cbdt, blkdev_id);
@@ -527,7 +527,7 @@ static void cbd_backend_hb_workfn(struct work_struct *work)
 /*
  * Re-attach: the slot must hold a backend that was stopped (state none,
  * its dev_size and cache description kept on media) or that died (state
- * running, heartbeat stale; decision 9).  Either way the slot is taken
+ * running, heartbeat stale).  Either way the slot is taken
  * with one cmpxchg of its owner word (state and generation) from the value
  * that was judged takeable: of two hosts re-attaching at once, exactly one
  * wins and the other gets -EBUSY.  *@claimed tells a stopped slot (a new
@@ -909,7 +909,7 @@ static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
 /*
  * A blkdev whose host died keeps its claim on the backend (blkdev_count)
  * and would make backend-stop fail until someone runs dev-clear.  A dead
- * blkdev never comes back (decision 9: its channels are released), so
+ * blkdev never comes back (its channels are released), so
  * backend-stop clears the claims of its dead blkdevs itself, as dev-clear
  * would.
  *
@@ -1035,7 +1035,7 @@ static struct cbd_handler *cbd_backend_first_handler(struct cbd_backend *cbdb)
  * Tears the backend down without a single write to the transport: its
  * slot stays "running" with a heartbeat that goes stale, and its channels
  * keep their state and the entries in flight.  Blkdevs then see a dead
- * backend (decision 9), and a backend re-attached with backend_id= takes
+ * backend, and a backend re-attached with backend_id= takes
  * the channels over.  Blkdevs on this host reach their backend by id
  * (cbdt_kick_backend()) and its handlers by channel
  * (cbd_handler_notify()), so none is left with a dangling pointer.

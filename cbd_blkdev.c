@@ -2,9 +2,11 @@
 /*
  * CBD blkdev: /dev/cbdX on top of a backend, one channel per hw queue.
  *
- * The device advertises a volatile write cache and FUA (decision 7):
- * flushes reach the backend as CBD_OP_FLUSH, FUA writes carry
- * CBD_SE_FLAGS_FUA.
+ * The device advertises a volatile write cache and FUA, so that the block
+ * layer sends flushes down instead of completing them itself: a flush
+ * reaches the backend as CBD_OP_FLUSH (the cache's ksets are closed, or
+ * the backing disk is flushed), FUA writes carry CBD_SE_FLAGS_FUA.
+ * fsync'd data thus survives a power loss.
  */
 
 #include <linux/idr.h>

@@ -588,7 +588,8 @@ int cbd_cache_parse_gc_percent(const char *buf, size_t size, u16 *val)
  * @info: cache description
  * @val: 0 .. CBD_CACHE_GC_PERCENT_MAX
  *
- * Persisted (decision 13): both instances read it from media.
+ * On media so that it survives a restart and the blkdev and backend
+ * instances, possibly on two hosts, read one value.
  */
 void cbd_cache_set_gc_percent(struct cbd_transport *cbdt,
 			      struct cbd_cache_info *info, u16 val)

@@ -252,7 +252,7 @@ bool cbd_cache_key_insert_splits(struct cbd_cache_tree *tree,
  * @spare: a preallocated key or NULL, used (and set to NULL) if an
  *	existing key must be split in two (cbd_cache_key_insert_splits())
  *
- * Existing keys overlapping @key are cut or deleted (spec §10.8); an
+ * Existing keys overlapping @key are cut or deleted (the newest write wins); an
  * EMPTY placeholder that contains @key is cut back to @key's start (the
  * miss read fills only the part before it).
  *
@@ -387,7 +387,10 @@ static void cbd_cache_key_encode(struct cbd_cache_key *key,
  * @onmedia: the key (a private copy)
  * @key: result (tree and kref untouched)
  *
- * Return: false if the key cannot be right (decision 3).
+ * The journal is written by the blkdev's host and may be corrupt: every
+ * field is checked against the cache's geometry before it is used.
+ *
+ * Return: false if the key cannot be right.
  */
 bool cbd_cache_key_decode(struct cbd_cache *cache,
 			  struct cbd_cache_key_onmedia *onmedia,

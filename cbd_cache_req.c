@@ -641,7 +641,7 @@ static int cbd_cache_read_walk(struct cbd_cache *cache,
 }
 
 /*
- * One 4 MiB tree's part of a read (spec §10.7): the index is walked under
+ * One 4 MiB tree's part of a read: the index is walked under
  * the tree lock, the hits are copied without it, CBD_CACHE_HITS_BATCH at
  * a time.  A hit whose segment was claimed again meanwhile was freed by
  * GC, which passes only keys the writeback has written to the disk and

@@ -290,8 +290,8 @@ static int cbd_handler_dispatch(struct cbd_handler *handler,
 }
 
 /*
- * Decision 9: after a dead predecessor, entries it already completed must
- * not be served again.  The blkdev sets DONE on an entry before it moves
+ * After a dead predecessor, entries it already completed must not be
+ * served again: a write served twice could overwrite newer data.  The blkdev sets DONE on an entry before it moves
  * compr_tail past its completion, so reading compr_tail first and DONE
  * second, a completed entry either carries DONE or still has its
  * completion between that compr_tail and compr_head.

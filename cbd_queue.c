@@ -12,7 +12,7 @@
  *
  * The entries between submr_tail and submr_head are kept below the number
  * of completion entries, so that the handler's completion ring can never
- * overflow (decision 8).
+ * overflow: the handler never has to wait for room to complete.
  *
  * If the backend's heartbeat stops, requests in flight and new ones fail
  * with EIO; a backend re-attached in time simply serves the entries that

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # transportN/adm rejects malformed and hostile commands with exactly the
-# documented errno (Documentation/ABI/testing/sysfs-bus-cbd, cbd_adm.c,
-# decisions.md "ABI"), nothing is created or changed by them, the kernel
+# documented errno (Documentation/ABI/testing/sysfs-bus-cbd, cbd_adm.c),
+# nothing is created or changed by them, the kernel
 # log stays clean, and the transport still works afterwards (backend-start,
 # dev-start, fio verify, dev-stop, backend-stop).
 #

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Backend lifecycle (spec §7.1, §7.4; ABI backendN/*): backend-start and
+# Backend lifecycle (ABI backendN/*): backend-start and
 # its sysfs attributes, a second backend on a second disk, backend-stop
 # (refused while a blkdev uses the backend), re-attach with backend_id= to
 # a stopped backend (same id, path kept, disk size checked) and refusal to

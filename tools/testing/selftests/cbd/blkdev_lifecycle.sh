@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Blkdev lifecycle (spec §3.2, §8, §9; decisions "Durability", item 6):
+# Blkdev lifecycle (mapped_id is the X of /dev/cbdX):
 # dev-start with 1, 2 and 4 queues (hw queues and channels: at most one
 # per CPU, as blk-mq maps no more), size, cbd_blkdev link,
 # blkdev attributes, channel segments, write cache + FUA), one blkdev per

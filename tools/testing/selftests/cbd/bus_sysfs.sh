@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The module registers bus "cbd" and root device "cbd" with the bus
-# attributes of spec §3.1: write-only (0200) transport_register and
+# attributes of the ABI: write-only (0200) transport_register and
 # transport_unregister, which reject malformed input.
 
 . "$(dirname "$0")/cbd_lib.sh"
@@ -25,7 +25,7 @@ for attr in transport_register transport_unregister; do
 	fi
 done
 
-# Malformed input must fail (spec §3.1: -EINVAL); nothing is registered.
+# Malformed input must fail with -EINVAL; nothing is registered.
 ktap_test_result "transport_unregister rejects garbage" \
 	cbd_write_fails "$CBD_BUS/transport_unregister" "garbage"
 ktap_test_result "transport_register rejects an unknown key" \

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Cache sysfs (spec §3.2, §10.14; decisions 13): backendN/cache/ with
+# Cache sysfs (Documentation/ABI/testing/sysfs-bus-cbd): backendN/cache/ with
 # cache_segs, used_segs, gc_percent, writeback_depth and stats, the flat
 # compat files in backendN/; gc_percent rejects values outside 0..90,
 # non-numbers and a NUL inside the write, and keeps its value across

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Cache index (spec §10.7, §10.8): a fixed sequence of overlapping writes
+# Cache index (newest write wins over any overlap): a fixed sequence of overlapping writes
 # and reads at sector (not page) aligned offsets, checked against a byte
 # model of the first 16 MiB: reads that miss and fill the cache (the disk
 # is filled with known data first), new keys overlapping the tail, the

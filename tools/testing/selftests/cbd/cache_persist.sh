@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Cache persistence (spec §10.10, §10.11, §7.4): data written through a
+# Cache persistence (journal replay and writeback): data written through a
 # cached /dev/cbdX is there after dev-stop/dev-start (journal replay, no
 # flush before the stop), is on the backing disk exactly after
 # backend-stop (which writes everything back), and is there after

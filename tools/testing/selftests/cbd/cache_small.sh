@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Smallest legal cache under a write-heavy load (spec §10.12, §10.14;
-# decision 10): 4 queues need at least 16 segments (cache_size=256); fio
+# Smallest legal cache under a write-heavy load, where a write waiting for
+# cache space must sleep, not spin: 4 queues need at least 16 segments
+# (cache_size=256); fio
 # writes twice the cache size with 4 jobs at iodepth 16 and verifies it,
 # so writes must wait for GC, which waits for the writeback, many times.
 # The device must keep making progress (no deadlock, no livelock) and the

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# cache/stats does not wait for the writeback (spec §10.14): on a backing
+# cache/stats does not wait for the writeback: on a backing
 # disk that takes DELAY_MS for every write and flush (dm-delay), a
 # writeback pass of many small ksets lasts tens of seconds; every read of
 # cache/stats during it must return within READ_MAX seconds (it used to

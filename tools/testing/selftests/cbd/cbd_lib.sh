@@ -361,7 +361,7 @@ cbd_transport_dir() {
 }
 
 # cbd_transport_register [OPTIONS]: default options register $CBD_PMEM,
-# formatting it, as host "node-1" (spec §3.1).
+# formatting it, as host "node-1".
 cbd_transport_register() {
 	cbd_write "$CBD_BUS/transport_register" \
 		"${1:-path=$CBD_PMEM,hostname=node-1,format=1,force=1}"
@@ -371,7 +371,7 @@ cbd_transport_unregister() {
 	cbd_write "$CBD_BUS/transport_unregister" "transport_id=${1:-0}"
 }
 
-# cbd_adm TRANSPORT_ID COMMAND: write an adm command (spec §3.3).
+# cbd_adm TRANSPORT_ID COMMAND: write an adm command.
 cbd_adm() {
 	cbd_write "$(cbd_transport_dir "$1")/adm" "$2"
 }

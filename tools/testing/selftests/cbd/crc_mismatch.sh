@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Decision 11: a CONFIG_CBD_CRC kernel and a kernel without it lay out
+# A CONFIG_CBD_CRC kernel and a kernel without it lay out
 # submit and completion entries differently, so each refuses a transport
 # formatted by the other (-EINVAL, with a message), and formatting it
 # again makes it usable.  Needs the other build of the module next to this

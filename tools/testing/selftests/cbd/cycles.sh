@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Repeated full cycles leak nothing (decisions, correctness item 5):
+# Repeated full cycles leak nothing:
 # the module unloads after a full cycle with no taint beyond O+E; then
 # CBD_CYCLES (default 20) x (register, backend-start, dev-start, write +
 # verify, dev-stop, backend-stop, unregister) keep the slab usage flat:

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Flushes reach the backing disk (decisions "Durability"): /dev/cbdX
+# Flushes reach the backing disk, so fsync'd data survives a power loss: /dev/cbdX
 # advertises a write cache and FUA, so fsync/O_SYNC on it must show up as
 # flush requests on the backing disk.  Counted with field 16 ("flush
 # I/Os", Documentation/block/stat.rst) of /sys/block/<disk>/stat.

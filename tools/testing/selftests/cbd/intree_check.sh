@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build CBD as an in-tree driver: copy the sources into drivers/block/cbd/ of
-# Debian's linux-source-6.12 tree, hook Kconfig and Makefile as the spec (§11)
-# says, configure with the Debian config plus BLK_DEV_CBD=m, CBD_MULTIHOST
+# Debian's linux-source-6.12 tree, hook Kconfig and Makefile into
+# drivers/block/, configure with the Debian config plus BLK_DEV_CBD=m, CBD_MULTIHOST
 # and CBD_CRC, and build the module with "make M=drivers/block/cbd".
 #
 # The first run unpacks the tree and runs modules_prepare (~30 s here);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Slot allocation from two hosts at the same moment (decision 14: slots
+# Slot allocation from two hosts at the same moment (slots
 # are claimed with cmpxchg on their state byte in shared memory).  In
 # each round both hosts, released together (mh_go: both spin on one
 # marker), start a backend with a cache of 16 segments on their first

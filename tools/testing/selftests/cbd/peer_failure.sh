@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Peer failure (decision 9) on one host.  A backend is made to die as its
+# Peer failure on one host: liveness, not hope.  A backend is made to die as its
 # host would, through the fault-injection file
 # /sys/kernel/debug/cbd/transportN/inject_backend_crash: nothing is
 # written to the transport, so its heartbeat goes stale and its channels

@@ -124,7 +124,7 @@ build_nomh_ko() {
 	cp "$VM_REPO"/cbd_*.c "$VM_REPO"/cbd_*.h "$VM_REPO"/Kbuild "$VM_REPO"/Kconfig "$VM_REPO"/Makefile "$d/"
 	make -s -C "$d" MULTIHOST=0 modules >&2 && echo "$d/cbd.ko"
 }
-# decisions.md: the tests run with CRC both off and on.
+# CRC changes the entry layout: the tests run with CRC both off and on.
 CRC_TESTS_FULL="crc_mismatch.sh data_fio.sh data_fs.sh flush.sh peer_failure.sh cache_overlap.sh cache_persist.sh cache_fio.sh"
 CRC_TESTS_QUICK="crc_mismatch.sh data_fio.sh flush.sh cache_persist.sh"
 if [ "${FULL:-0}" = 1 ]; then

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# transport_register / transport_unregister (spec §2.7, §2.8, §3.1, §3.2;
-# Documentation/ABI/testing/sysfs-bus-cbd): the good path creates
+# transport_register / transport_unregister
+# (Documentation/ABI/testing/sysfs-bus-cbd): the good path creates
 # transportN with its attributes and one child per slot; re-registering
 # without format keeps the transport; every bad request fails with the
 # documented errno and leaves no transport behind.
@@ -56,7 +56,7 @@ cbd_check "host_id equals my_host_id" cbd_file_is "$T/host_id" "$me"
 cbd_check "info magic is 0x65b05efa96c596ef" \
 	test "$(cbd_info_field magic | tr 'A-F' 'a-f')" = 0x65b05efa96c596ef
 
-# Geometry of §2.2: nr = (size - 4096) / (3 * 4096 + 16 MiB) slots of each.
+# Geometry (cbd_transport.h): nr = (size - 4096) / (3 * 4096 + 16 MiB) slots of each.
 bytes=$(blockdev --getsize64 "$CBD_PMEM")
 nr=$(( (bytes - 4096) / (3 * 4096 + 16 * 1024 * 1024) ))
 geometry_ok() {
@@ -76,7 +76,7 @@ geometry_ok() {
 	done
 	return $ok
 }
-cbd_check "info geometry matches spec §2.2 for $((bytes >> 20)) MiB (nr=$nr)" geometry_ok
+cbd_check "info geometry matches the layout for $((bytes >> 20)) MiB (nr=$nr)" geometry_ok
 
 # One child per slot in every container.
 for c in "cbd_hosts host host_num" "cbd_backends backend backend_num" \
