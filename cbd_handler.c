@@ -291,10 +291,11 @@ static int cbd_handler_dispatch(struct cbd_handler *handler,
 
 /*
  * After a dead predecessor, entries it already completed must not be
- * served again: a write served twice could overwrite newer data.  The blkdev sets DONE on an entry before it moves
- * compr_tail past its completion, so reading compr_tail first and DONE
- * second, a completed entry either carries DONE or still has its
- * completion between that compr_tail and compr_head.
+ * served again: a write served twice could overwrite newer data.  The
+ * blkdev sets DONE on an entry before it moves compr_tail past its
+ * completion, so reading compr_tail first and DONE second, a completed
+ * entry either carries DONE or still has its completion between that
+ * compr_tail and compr_head.
  */
 static bool cbd_handler_already_completed(struct cbd_handler *handler,
 					  struct cbd_se *se, u64 req_tid)
