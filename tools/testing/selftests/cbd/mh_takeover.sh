@@ -21,8 +21,12 @@
 #  2. Dead slot, MH_TAKEOVER_DEAD_ROUNDS (default 2) rounds: A starts a
 #     backend with cache_size=128 on each disk, writes a crc32c-tagged
 #     fio pattern through a blkdev on it (fsync'd), stops the blkdev and
-#     crashes the backend at once (inject_backend_crash: no write to the
-#     transport, the journal keeps what was not written back).  A's disk
+#     crashes the backend (inject_backend_crash: no write to the
+#     transport, the journal keeps what was not written back).  A's
+#     backends run on dm-flakey devices that fail every write, so that
+#     their writeback (which starts after a second of idle journal)
+#     cannot drain the cache before the crash: every dead slot must
+#     still have dirty data, which the winner replays.  A's disk
 #     region is copied to B's disk over the shared directory, so that
 #     either host's disk plus the cache holds the data (as a disk both
 #     hosts reach would).  Once both hosts read alive=false, both race.
@@ -37,8 +41,8 @@
 # clears the stopped slots; no cache segment may be left.  The end: the
 # kernel log is clean and the taint only O+E, on both hosts.
 #
-# With the defaults (14 races) the test takes about 175 s on nvdimm in
-# QEMU, 95 s of it the dead-slot rounds (the heartbeat timeout).  A
+# With the defaults (14 races) the test takes 120-180 s on nvdimm in
+# QEMU, 80-95 s of it the dead-slot rounds (the heartbeat timeout).  A
 # claim made of a read, a check and a plain write (with a 50 ms delay
 # in between) made 12 of the 14 races end with two winners.
 
@@ -194,12 +198,27 @@ stopped_round() {
 }
 
 # ---- case 2: a dead slot (crashed backend with dirty cache data)
+
+# A dm-flakey device over DISKS[$1] on which every write (and flush)
+# fails and every read succeeds.
+wfail_name() { echo "cbd-mht$1"; }
+wfail_dev() { echo "/dev/mapper/$(wfail_name "$1")"; }
+wfail_create() {
+	local disk=${DISKS[$1]} s
+	s=$(blockdev --getsz "$disk") || return 1
+	dmsetup create "$(wfail_name "$1")" --table "0 $s flakey $disk 0 0 1 1 error_writes" &&
+		dmsetup mknodes "$(wfail_name "$1")" >/dev/null 2>&1 &&
+		cbd_wait_for 5 test -b "$(wfail_dev "$1")"
+}
+
 dead_round() {
 	local r=$1 i bid bids="" name disk seed devs="" dev n
 	if mh_is_a; then
 		for i in 0 1; do
-			mh_step "d$r: A: backend-start on ${DISKS[$i]} cache_size=$DEAD_CACHE_MIB" \
-				cbd_backend_start "${DISKS[$i]}" ",cache_size=$DEAD_CACHE_MIB" || return 1
+			mh_step "d$r: A: dm-flakey $(wfail_name "$i") over ${DISKS[$i]}: every write fails" \
+				wfail_create "$i" || return 1
+			mh_step "d$r: A: backend-start on $(wfail_dev "$i") cache_size=$DEAD_CACHE_MIB" \
+				cbd_backend_start "$(wfail_dev "$i")" ",cache_size=$DEAD_CACHE_MIB" || return 1
 			bid=$CBD_LAST_BACKEND
 			bids+="${bids:+ }$bid"
 			mh_step "d$r: A: dev-start on backend$bid" cbd_dev_start "$bid" 1 || return 1
@@ -215,9 +234,15 @@ dead_round() {
 		done
 		for bid in $bids; do
 			ktap_print_msg "d$r: backend$bid before the crash: dirty_bytes $(cbd_cache_stat "$bid" dirty_bytes), used_segs $(cbd_backend_attr "$bid" cache_used_segs)"
+			mh_step "d$r: A: backend$bid has dirty data to replay" \
+				test "$(cbd_cache_stat "$bid" dirty_bytes)" -gt 0 || return 1
 			mh_step "d$r: A: inject a crash of backend$bid" cbd_write "$INJECT" "$bid" || return 1
 		done
 		# the crashed backends closed the disks: they stay as they are now
+		for i in 0 1; do
+			mh_step "d$r: A: dmsetup remove $(wfail_name "$i")" \
+				dmsetup remove --retry "$(wfail_name "$i")" || return 1
+		done
 		i=0
 		for bid in $bids; do
 			mh_step "d$r: A: copy [0, ${DEAD_MIB}M) of ${DISKS[$i]} to the shared directory" \
@@ -275,6 +300,8 @@ mh_require
 cbd_core_begin
 cbd_require_disk
 command -v fio >/dev/null || ktap_exit_skip "fio not installed"
+command -v dmsetup >/dev/null && modprobe -q dm-flakey 2>/dev/null ||
+	ktap_exit_skip "no dmsetup or dm-flakey"
 [ -b "$CBD_DISK2" ] || ktap_exit_fail_msg "needs a second disk ($CBD_DISK2)"
 DISKS=("$CBD_DISK" "$CBD_DISK2")
 mh_register || cbd_finish
