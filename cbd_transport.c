@@ -72,6 +72,39 @@ void cbdt_zero_range(struct cbd_transport *cbdt, void *pos, size_t size)
 	cbdt_flush(cbdt, pos, size);
 }
 
+/* The page of transport page @nr as the DAX device gives it, or NULL. */
+static struct page *cbdt_dax_page(struct cbd_transport *cbdt, pgoff_t nr)
+{
+	long mapped;
+	pfn_t pfn;
+	int id;
+
+	id = dax_read_lock();
+	mapped = dax_direct_access(cbdt->dax_dev, cbdt->dax_pgoff + nr, 1,
+				   DAX_ACCESS, NULL, &pfn);
+	dax_read_unlock(id);
+	if (mapped < 1 || !pfn_t_has_page(pfn))
+		return NULL;
+
+	return pfn_t_to_page(pfn);
+}
+
+/*
+ * Set cbdt->first_page if the last mapped page is where the first one
+ * plus the size says: the pages of the linear range are then consecutive
+ * (as the pmem driver maps them) and no page lookup has to go through the
+ * DAX device.  Otherwise every lookup does.
+ */
+static void cbdt_dax_map_pages(struct cbd_transport *cbdt)
+{
+	pgoff_t last = (cbdt->size >> PAGE_SHIFT) - 1;
+	struct page *first = cbdt_dax_page(cbdt, 0);
+
+	cbdt->first_page = NULL;
+	if (first && cbdt_dax_page(cbdt, last) == nth_page(first, last))
+		cbdt->first_page = first;
+}
+
 /**
  * cbdt_page - page backing a transport offset
  * @cbdt: transport
@@ -84,25 +117,19 @@ void cbdt_zero_range(struct cbd_transport *cbdt, void *pos, size_t size)
 struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
 		       u32 *page_off)
 {
-	long nr;
-	pfn_t pfn;
-	int id;
+	struct page *page;
 
 	if (transport_off >= cbdt->size)
 		return NULL;
 
-	id = dax_read_lock();
-	nr = dax_direct_access(cbdt->dax_dev,
-			       cbdt->dax_pgoff + (transport_off >> PAGE_SHIFT),
-			       1, DAX_ACCESS, NULL, &pfn);
-	dax_read_unlock(id);
-	if (nr < 1)
-		return NULL;
-
-	if (page_off)
+	if (cbdt->first_page)
+		page = nth_page(cbdt->first_page, transport_off >> PAGE_SHIFT);
+	else
+		page = cbdt_dax_page(cbdt, transport_off >> PAGE_SHIFT);
+	if (page && page_off)
 		*page_off = transport_off & ~PAGE_MASK;
 
-	return pfn_t_to_page(pfn);
+	return page;
 }
 
 static void cbdt_remove(struct cbd_transport *cbdt);
@@ -194,6 +221,7 @@ static int cbdt_dax_init(struct cbd_transport *cbdt)
 	cbdt->base = kaddr;
 	cbdt->size = (u64)min(mapped, nr_pages) << PAGE_SHIFT;
 	cbdt->info = kaddr;
+	cbdt_dax_map_pages(cbdt);
 	return 0;
 
 err_put_dax:

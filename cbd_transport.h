@@ -134,6 +134,10 @@ struct cbd_obj_container {
  * @dax_pgoff: DAX page offset of transport offset 0 (partition start)
  * @base: kernel virtual address of transport offset 0
  * @size: usable bytes from @base
+ * @first_page: struct page of transport offset 0 if the pages of the
+ *	whole transport are consecutive (checked at registration), so that
+ *	cbdt_page() finds a page by arithmetic; else NULL, and it asks the
+ *	DAX device for every page
  * @info: the on-media header (at @base)
  * @host_area_off: validated copy of the header's host_area_off
  * @backend_area_off: validated copy of backend_area_off
@@ -190,6 +194,7 @@ struct cbd_transport {
 	pgoff_t dax_pgoff;
 	void *base;
 	u64 size;
+	struct page *first_page;
 	struct cbd_transport_info *info;
 
 	u64 host_area_off;
