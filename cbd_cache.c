@@ -704,7 +704,7 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  "writeback_pos: %u:%u\ngc_pos: %u:%u\n"
 			  "writeback_rate: %llu\ngc_segs_freed: %llu\n"
 			  "write_stalls: %llu\nwrite_stall_us: %llu\n"
-			  "write_stall_max_us: %llu\n",
+			  "write_stall_max_us: %llu\nwriteback_depth_now: %u\n",
 			  le32_to_cpu(info->n_segs), le32_to_cpu(info->used_segs),
 			  le16_to_cpu(info->gc_percent),
 			  st.hits, st.misses, st.hit_bytes, st.miss_bytes, dirty,
@@ -715,7 +715,8 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 			  le32_to_cpu(key_tail.seg_off),
 			  READ_ONCE(cache->wb_rate), st.segs_freed, st.stalls,
 			  div_u64(st.stall_ns, NSEC_PER_USEC),
-			  div_u64(st.stall_max_ns, NSEC_PER_USEC));
+			  div_u64(st.stall_max_ns, NSEC_PER_USEC),
+			  READ_ONCE(cache->wb_depth_now));
 }
 static DEVICE_ATTR_ADMIN_RO(stats);
 

@@ -339,6 +339,9 @@ enum cbd_cache_state {
  * @wb_used_seen: used_segs at the last check (writeback work only)
  * @wb_window: the window of the writeback pass
  * @wb_depth: writeback bios in flight at most (sysfs writeback_depth)
+ * @wb_draining: a drain (backend-stop) runs: no pacing (under
+ *	@writeback_lock)
+ * @wb_depth_now: the bios in flight the pacing allowed last (stats)
  * @wb_rate_stamp: jiffies of the last writeback rate sample
  * @wb_rate_bytes: writeback_bytes at that sample
  * @wb_rate: bytes/s written back between the last two samples
@@ -417,6 +420,8 @@ struct cbd_cache {
 	u32 wb_used_seen;
 	struct cbd_cache_wb_window wb_window;
 	u32 wb_depth;
+	bool wb_draining;
+	u32 wb_depth_now;
 	unsigned long wb_rate_stamp;
 	u64 wb_rate_bytes;
 	u64 wb_rate;
@@ -595,6 +600,7 @@ int cbd_cache_writeback_init(struct cbd_cache *cache);
 void cbd_cache_writeback_exit(struct cbd_cache *cache);
 void cbd_cache_writeback_workfn(struct work_struct *work);
 void cbd_cache_writeback_kick(struct cbd_cache *cache);
+u32 cbd_cache_wb_depth_limit(struct cbd_cache *cache);
 int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes);
 
 /* cbd_cache_wb_window.c */

@@ -235,7 +235,7 @@ static u32 cbd_cache_wb_run_vecs(struct cbd_cache_wb_window *w, u32 i)
 static void cbd_cache_wb_submit(struct cbd_cache *cache,
 				struct cbd_cache_wb_window *w, struct bio *bio)
 {
-	u32 depth = max_t(u32, READ_ONCE(cache->wb_depth), 1);
+	u32 depth = cbd_cache_wb_depth_limit(cache);
 
 	io_wait_event(w->wait, atomic_read(&w->inflight) < depth);
 	atomic_inc(&w->inflight);

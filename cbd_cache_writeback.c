@@ -166,12 +166,23 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
  * has been written for CBD_CACHE_WB_IDLE, and at once above that
  * watermark, early enough for GC (which starts at gc_percent) to find
  * written-back segments to free.  gc_percent 0 makes it run all the time.
+ *
+ * How fast it runs follows the fill level, as bcache's proportional
+ * controller does: with the journal idle, at backend-stop and from
+ * gc_percent up it keeps writeback_depth bios in flight; between the
+ * watermark and gc_percent a share of them that grows with used_segs,
+ * at least an eighth (cbd_cache_wb_depth_limit()).
  */
 static u32 cbd_cache_used_segs(struct cbd_cache *cache)
 {
 	/* on media, written by the blkdev's host: clamp it */
 	return min(le32_to_cpu(READ_ONCE(cache->cache_info->used_segs)),
 		   cache->n_segs);
+}
+
+static bool cbd_cache_journal_idle(struct cbd_cache *cache)
+{
+	return time_after_eq(jiffies, READ_ONCE(cache->wb_activity) + CBD_CACHE_WB_IDLE);
 }
 
 static bool cbd_cache_writeback_over_watermark(struct cbd_cache *cache, u32 used)
@@ -191,7 +202,32 @@ static bool cbd_cache_writeback_due(struct cbd_cache *cache)
 	if (cbd_cache_writeback_over_watermark(cache, used))
 		return true;
 
-	return time_after_eq(jiffies, READ_ONCE(cache->wb_activity) + CBD_CACHE_WB_IDLE);
+	return cbd_cache_journal_idle(cache);
+}
+
+/**
+ * cbd_cache_wb_depth_limit - writeback bios that may be in flight now
+ * @cache: backend instance, in a writeback pass
+ *
+ * Return: 1 .. writeback_depth, see the pacing above.
+ */
+u32 cbd_cache_wb_depth_limit(struct cbd_cache *cache)
+{
+	u32 depth = max_t(u32, READ_ONCE(cache->wb_depth), 1);
+	/* fill levels in units of 1/200 of the cache: low is the watermark */
+	u64 used = (u64)cbd_cache_used_segs(cache) * 200;
+	u64 low = (u64)cache->n_segs * cbd_cache_gc_percent(cache);
+	u64 high = 2 * low;
+	u32 limit = depth;
+
+	lockdep_assert_held(&cache->writeback_lock);
+
+	if (!cache->wb_draining && used < high && !cbd_cache_journal_idle(cache)) {
+		limit = used > low ? div64_u64(depth * (used - low), high - low) : 0;
+		limit = clamp_t(u32, limit, max_t(u32, depth / 8, 1), depth);
+	}
+	WRITE_ONCE(cache->wb_depth_now, limit);
+	return limit;
 }
 
 void cbd_cache_writeback_workfn(struct work_struct *work)
@@ -260,7 +296,9 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 	int ret;
 
 	mutex_lock(&cache->writeback_lock);
+	cache->wb_draining = true;
 	ret = cbd_cache_failed(cache) ? -EBADMSG : cbd_cache_writeback_run(cache);
+	cache->wb_draining = false;
 	mutex_unlock(&cache->writeback_lock);
 	/*
 	 * A corrupt journal cannot be written back, now or later: keeping
@@ -382,6 +420,7 @@ int cbd_cache_writeback_init(struct cbd_cache *cache)
 	cache->wb_activity = jiffies;
 	cache->wb_used_seen = cbd_cache_used_segs(cache);
 	cache->wb_depth = CBD_CACHE_WB_DEPTH_DEFAULT;
+	cache->wb_depth_now = cache->wb_depth;
 	cache->wb_rate_stamp = jiffies;
 
 	cache->wb_kset_buf = kmalloc(CBD_KSET_ONMEDIA_SIZE_MAX, GFP_KERNEL);

@@ -38,7 +38,7 @@ cbd_check "cache_size=100 -> 7 segments" cbd_file_is "$C/cache_segs" 7
 cbd_check "compat cache_segs" cbd_file_is "$BD/cache_segs" 7
 cbd_check "new cache: gc_percent 70" cbd_file_is "$C/gc_percent" 70
 for k in hits misses dirty_bytes writeback_pos gc_pos writeback_rate \
-	gc_segs_freed write_stalls write_stall_us write_stall_max_us; do
+	gc_segs_freed write_stalls write_stall_us write_stall_max_us writeback_depth_now; do
 	cbd_check "stats: $k" grep -q "^$k: " "$C/stats"
 done
 
