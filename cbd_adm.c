@@ -12,6 +12,8 @@
  * object code, under the transport's adm_lock.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/err.h>
 #include <linux/slab.h>
 #include <linux/string.h>

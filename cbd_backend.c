@@ -11,6 +11,8 @@
  * re-attached backend take over the channels of a dead predecessor.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/delay.h>
@@ -194,8 +196,8 @@ int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
 	return 0;
 
 bad:
-	pr_err_ratelimited("cbd: cbd_transport%u: backend%u slot corrupt: invalid %s\n",
-			   cbdt->id, id, field);
+	cbdt_log(err_ratelimited, cbdt, "backend%u slot corrupt: invalid %s\n",
+		 id, field);
 	return -EIO;
 }
 
@@ -476,8 +478,8 @@ static void cbd_backend_scan_channel(struct cbd_backend *cbdb, u32 seg_id)
 	if (serve && !handler) {
 		ret = cbd_handler_create(cbdb, seg_id);
 		if (ret && ret != -EBUSY)
-			cbdb_err(cbdb, "failed to create handler%u: %d\n",
-				 seg_id, ret);
+			cbd_backend_log(err, cbdb, "failed to create handler%u: %d\n",
+					seg_id, ret);
 	} else if (!serve && handler) {
 		cbd_handler_destroy(handler);
 	}
@@ -510,8 +512,9 @@ static void cbd_backend_hb_workfn(struct work_struct *work)
 	if (CBD_OWNER_GEN(owner) != cbdb->owner_gen ||
 	    CBD_OWNER_STATE(owner) != CBD_SLOT_STATE_RUNNING) {
 		if (!READ_ONCE(cbdb->evicted))
-			cbdb_err(cbdb, "slot taken over (generation %u, ours %u): no longer serving\n",
-				 CBD_OWNER_GEN(owner), cbdb->owner_gen);
+			cbd_backend_log(err, cbdb,
+					"slot taken over (generation %u, ours %u): no longer serving\n",
+					CBD_OWNER_GEN(owner), cbdb->owner_gen);
 		WRITE_ONCE(cbdb->evicted, true);
 		return;
 	}
@@ -547,7 +550,7 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 
 	info = cbdt_get_backend_info(cbdt, backend_id);
 	if (!le64_to_cpu(READ_ONCE(info->dev_size))) {
-		cbdt_err(cbdt, "backend%u was never used\n", backend_id);
+		cbdt_log(err, cbdt, "backend%u was never used\n", backend_id);
 		return -ENOENT;
 	}
 
@@ -602,7 +605,7 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 	return 0;
 
 busy:
-	cbdt_err(cbdt, "backend%u is in use\n", backend_id);
+	cbdt_log(err, cbdt, "backend%u is in use\n", backend_id);
 	return -EBUSY;
 }
 
@@ -664,8 +667,8 @@ static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
 	file = bdev_file_open_by_path(cbdb->path, BLK_OPEN_READ | BLK_OPEN_WRITE,
 				      cbdb, NULL);
 	if (IS_ERR(file)) {
-		cbdb_err(cbdb, "failed to open %s: %ld\n", cbdb->path,
-			 PTR_ERR(file));
+		cbd_backend_log(err, cbdb, "failed to open %s: %ld\n", cbdb->path,
+				PTR_ERR(file));
 		return PTR_ERR(file);
 	}
 
@@ -674,15 +677,15 @@ static int cbd_backend_open_disk(struct cbd_backend *cbdb, bool new)
 
 	/* what the slot cannot describe, peers would refuse as corrupt */
 	if (!cbdb->dev_size || cbdb->dev_size > CBD_DEV_SIZE_MAX) {
-		cbdb_err(cbdb, "%s has %llu sectors, CBD serves 1 to %llu\n",
-			 cbdb->path, cbdb->dev_size, CBD_DEV_SIZE_MAX);
+		cbd_backend_log(err, cbdb, "%s has %llu sectors, CBD serves 1 to %llu\n",
+				cbdb->path, cbdb->dev_size, CBD_DEV_SIZE_MAX);
 		fput(file);
 		return -EINVAL;
 	}
 
 	if (!new && cbdb->dev_size != slot_size) {
-		cbdb_err(cbdb, "%s has %llu sectors, the backend had %llu\n",
-			 cbdb->path, cbdb->dev_size, slot_size);
+		cbd_backend_log(err, cbdb, "%s has %llu sectors, the backend had %llu\n",
+				cbdb->path, cbdb->dev_size, slot_size);
 		fput(file);
 		return -EINVAL;
 	}
@@ -729,7 +732,7 @@ static int cbd_backend_cache_start(struct cbd_backend *cbdb, bool new_cache)
 
 	cbdb->cbd_cache = cbd_cache_alloc(cbdb->cbdt, &opts, &ret);
 	if (!cbdb->cbd_cache) {
-		cbdb_err(cbdb, "failed to start the cache: %d\n", ret);
+		cbd_backend_log(err, cbdb, "failed to start the cache: %d\n", ret);
 		return ret;
 	}
 
@@ -857,8 +860,8 @@ int cbd_backend_start(struct cbd_transport *cbdt,
 	queue_delayed_work(cbd_wq, &cbdb->hb_work, CBD_HB_INTERVAL);
 	queue_delayed_work(cbd_wq, &cbdb->state_work, 0);
 
-	cbdb_info(cbdb, "started on %s (%llu sectors)\n", cbdb->path,
-		  cbdb->dev_size);
+	cbd_backend_log(info, cbdb, "started on %s (%llu sectors)\n", cbdb->path,
+			cbdb->dev_size);
 	return 0;
 
 err_destroy_wq:
@@ -943,7 +946,7 @@ static void cbd_backend_clear_dead_blkdevs(struct cbd_backend *cbdb)
 	for (id = 0; id < cbdt->blkdev_num; id++) {
 		if (!seen[id] || cbd_backend_dead_blkdev_ts(cbdb, id) != seen[id])
 			continue;
-		cbdb_info(cbdb, "releasing dead blkdev%u\n", id);
+		cbd_backend_log(info, cbdb, "releasing dead blkdev%u\n", id);
 		cbd_blkdev_clear(cbdt, id);
 	}
 
@@ -1005,7 +1008,7 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 
 	destroy_workqueue(cbdb->task_wq);
 	fput(cbdb->bdev_file);
-	cbdb_info(cbdb, "stopped\n");
+	cbd_backend_log(info, cbdb, "stopped\n");
 	kfree(cbdb);
 
 	return 0;
@@ -1072,7 +1075,7 @@ int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
 
 	destroy_workqueue(cbdb->task_wq);
 	fput(cbdb->bdev_file);
-	cbdb_info(cbdb, "crashed (fault injection)\n");
+	cbd_backend_log(info, cbdb, "crashed (fault injection)\n");
 	kfree(cbdb);
 
 	return 0;
@@ -1099,7 +1102,7 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force)
 
 	info = cbdt_get_backend_info(cbdt, backend_id);
 	if (cbd_backend_info_is_alive(cbdt, backend_id)) {
-		cbdt_err(cbdt, "backend%u is still alive\n", backend_id);
+		cbdt_log(err, cbdt, "backend%u is still alive\n", backend_id);
 		return -EBUSY;
 	}
 
@@ -1109,7 +1112,7 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force)
 		return -EBUSY;
 
 	if (!force && !ret && snap.blkdev_count) {
-		cbdt_err(cbdt, "backend%u has a blkdev attached (force=1 to clear anyway)\n",
+		cbdt_log(err, cbdt, "backend%u has a blkdev attached (force=1 to clear anyway)\n",
 			 backend_id);
 		return -EBUSY;
 	}
@@ -1118,7 +1121,8 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force)
 	    snap.state == CBD_SLOT_STATE_RUNNING &&
 	    cbd_cache_info_may_be_dirty(cbdt, &info->cache_info, snap.n_segs,
 					snap.seg_id)) {
-		cbdt_err(cbdt, "backend%u: its cache may hold data not written back (force=1 to clear anyway)\n",
+		cbdt_log(err, cbdt,
+			 "backend%u: its cache may hold data not written back (force=1 to clear anyway)\n",
 			 backend_id);
 		return -EBUSY;
 	}

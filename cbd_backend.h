@@ -150,18 +150,11 @@ struct cbd_backend {
 	bool evicted;
 };
 
-#define cbdb_err(b, fmt, ...)						\
+/* see cbdt_log(); the backend argument is evaluated once */
+#define cbd_backend_log(level, b, fmt, ...)				\
 	({ typeof(b) __b = (b);						\
-	   cbdt_err(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
+	   cbdt_log(level, __b->cbdt, "backend%u: " fmt, __b->backend_id, \
 		    ##__VA_ARGS__); })
-#define cbdb_info(b, fmt, ...)						\
-	({ typeof(b) __b = (b);						\
-	   cbdt_info(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
-		     ##__VA_ARGS__); })
-#define cbdb_debug(b, fmt, ...)						\
-	({ typeof(b) __b = (b);						\
-	   cbdt_debug(__b->cbdt, "backend%u: " fmt, __b->backend_id,	\
-		      ##__VA_ARGS__); })
 
 int cbd_backend_start(struct cbd_transport *cbdt,
 		      struct cbd_backend_start_opts *opts);

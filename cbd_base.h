@@ -38,13 +38,6 @@ extern const struct bus_type cbd_bus_type;
 /* /sys/devices/cbd, parent of every transport */
 extern struct device *cbd_root_dev;
 
-#define cbd_err(fmt, ...)						\
-	pr_err("cbd: %s:%u " fmt, __func__, __LINE__, ##__VA_ARGS__)
-#define cbd_info(fmt, ...)						\
-	pr_info("cbd: %s:%u " fmt, __func__, __LINE__, ##__VA_ARGS__)
-#define cbd_debug(fmt, ...)						\
-	pr_debug("cbd: %s:%u " fmt, __func__, __LINE__, ##__VA_ARGS__)
-
 /*
  * Slot states shared by host, backend, blkdev and segment info records.
  * The first byte of every slot is its state; 0 means "free".  A slot is

@@ -9,6 +9,8 @@
  * fsync'd data thus survives a power loss.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/idr.h>
 #include <linux/string_choices.h>
 
@@ -65,8 +67,8 @@ int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 		return 0;
 
 bad:
-	pr_err_ratelimited("cbd: cbd_transport%u: blkdev%u slot corrupt: invalid %s\n",
-			   cbdt->id, id, field);
+	cbdt_log(err_ratelimited, cbdt, "blkdev%u slot corrupt: invalid %s\n",
+		 id, field);
 	return -EIO;
 }
 
@@ -459,7 +461,8 @@ static int cbd_blkdev_check_cache(struct cbd_transport *cbdt, u32 backend_id,
 				  u32 n_segs, u32 queues)
 {
 	if (n_segs && n_segs < queues * CBD_CACHE_SEGS_EACH_PARAL) {
-		cbdt_err(cbdt, "backend%u: a cache of %u segments serves at most %u queues (%u segments each), not %u\n",
+		cbdt_log(err, cbdt,
+			 "backend%u: a cache of %u segments serves at most %u queues (%u segments each), not %u\n",
 			 backend_id, n_segs, n_segs / CBD_CACHE_SEGS_EACH_PARAL,
 			 CBD_CACHE_SEGS_EACH_PARAL, queues);
 		return -EINVAL;
@@ -506,7 +509,7 @@ static int cbd_blkdev_cache_start(struct cbd_blkdev *cbd_blkdev)
 
 	cbd_blkdev->cbd_cache = cbd_cache_alloc(cbd_blkdev->cbdt, &opts, &ret);
 	if (!cbd_blkdev->cbd_cache) {
-		cbd_blk_err(cbd_blkdev, "failed to start the cache: %d\n", ret);
+		cbd_blkdev_log(err, cbd_blkdev, "failed to start the cache: %d\n", ret);
 		return ret;
 	}
 
@@ -540,13 +543,13 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 	/* a free (never used or stopped) slot is not alive: -EINVAL */
 	if (snap->state != CBD_SLOT_STATE_RUNNING ||
 	    !cbd_backend_info_is_alive(cbdt, backend_id)) {
-		cbdt_err(cbdt, "backend%u is not alive\n", backend_id);
+		cbdt_log(err, cbdt, "backend%u is not alive\n", backend_id);
 		return -EINVAL;
 	}
 	/* a running backend always wrote its size */
 	if (!snap->dev_size) {
-		pr_err_ratelimited("cbd: cbd_transport%u: backend%u slot corrupt: invalid dev_size\n",
-				   cbdt->id, backend_id);
+		cbdt_log(err_ratelimited, cbdt,
+			 "backend%u slot corrupt: invalid dev_size\n", backend_id);
 		return -EIO;
 	}
 
@@ -556,7 +559,7 @@ static int cbd_blkdev_check_backend(struct cbd_transport *cbdt, u32 backend_id,
 	/* not given: one queue per backend handler (handlers=), else 1 */
 	if (!*queues) {
 		if (snap->n_handlers > CBD_QUEUES_MAX) {
-			cbdt_err(cbdt, "backend%u: invalid handlers %u\n",
+			cbdt_log(err, cbdt, "backend%u: invalid handlers %u\n",
 				 backend_id, snap->n_handlers);
 			return -EINVAL;
 		}
@@ -674,8 +677,8 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 	 * depend on the host it runs on.
 	 */
 	if (queues > nr_cpu_ids) {
-		cbdt_info(cbdt, "backend%u: %u queues requested, using %u (one per CPU)\n",
-			  backend_id, queues, nr_cpu_ids);
+		cbdt_log(info, cbdt, "backend%u: %u queues requested, using %u (one per CPU)\n",
+			 backend_id, queues, nr_cpu_ids);
 		queues = nr_cpu_ids;
 	}
 
@@ -718,8 +721,8 @@ int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues)
 	cbdt_add_blkdev(cbdt, cbd_blkdev);
 	cbd_blkdev->media.failure = cbd_blkdev_media_failure;
 	cbdt_media_listener_add(cbdt, &cbd_blkdev->media);
-	cbd_blk_info(cbd_blkdev, "started: blkdev%u on backend%u, %u queues\n",
-		     cbd_blkdev->blkdev_id, backend_id, queues);
+	cbd_blkdev_log(info, cbd_blkdev, "started: blkdev%u on backend%u, %u queues\n",
+		       cbd_blkdev->blkdev_id, backend_id, queues);
 	return 0;
 
 err_stop_cache:
@@ -793,7 +796,7 @@ int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
 	cbd_blkdev_info_release(cbd_blkdev);
 	cbd_backend_blkdev_put(cbdt, cbd_blkdev->backend_info);
 
-	cbd_blk_info(cbd_blkdev, "stopped\n");
+	cbd_blkdev_log(info, cbd_blkdev, "stopped\n");
 	cbd_blkdev_put(cbd_blkdev);
 
 	return 0;
@@ -846,7 +849,7 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 
 	info = cbdt_get_blkdev_info(cbdt, devid);
 	if (cbd_blkdev_info_is_alive(cbdt, devid)) {
-		cbdt_err(cbdt, "blkdev%u is still alive\n", devid);
+		cbdt_log(err, cbdt, "blkdev%u is still alive\n", devid);
 		return -EBUSY;
 	}
 

@@ -117,23 +117,11 @@ struct cbd_blkdev {
 	struct kref ref;
 };
 
-#define cbd_blk_err(b, fmt, ...)					\
+/* see cbdt_log(); the blkdev argument is evaluated once */
+#define cbd_blkdev_log(level, b, fmt, ...)				\
 	({ typeof(b) __b = (b);						\
-	   cbdt_err(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
+	   cbdt_log(level, __b->cbdt, "cbd%d: " fmt, __b->mapped_id,	\
 		    ##__VA_ARGS__); })
-#define cbd_blk_info(b, fmt, ...)					\
-	({ typeof(b) __b = (b);						\
-	   cbdt_info(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
-		     ##__VA_ARGS__); })
-#define cbd_blk_err_ratelimited(b, fmt, ...)				\
-	({ typeof(b) __b = (b);						\
-	   pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cbd%d: " fmt,\
-			      __func__, __LINE__, __b->cbdt->id,	\
-			      __b->mapped_id, ##__VA_ARGS__); })
-#define cbd_blk_debug(b, fmt, ...)					\
-	({ typeof(b) __b = (b);						\
-	   cbdt_debug(__b->cbdt, "cbd%d: " fmt, __b->mapped_id,		\
-		      ##__VA_ARGS__); })
 
 /* queues == 0: use the backend's handlers= value, else 1 */
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues);

@@ -10,6 +10,8 @@
  * dirty_tail, used_segs, gc_percent), the segment headers and the ksets.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/capability.h>
 
 #include "cbd_backend.h"
@@ -176,7 +178,7 @@ static void cbd_cache_ksets_final_close(struct cbd_cache *cache)
 			break;
 	}
 
-	cbd_cache_err(cache, "no room in the journal (%s): writes not flushed are lost\n",
+	cbd_cache_log(err, cache, "no room in the journal (%s): writes not flushed are lost\n",
 		      why);
 }
 
@@ -204,7 +206,7 @@ static int cbd_cache_keys_init(struct cbd_cache *cache)
 
 	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->key_tail_pos,
 				       &cache->key_tail)) {
-		cbd_cache_err(cache, "invalid key_tail on media\n");
+		cbd_cache_log(err, cache, "invalid key_tail on media\n");
 		return -EINVAL;
 	}
 
@@ -332,7 +334,7 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 	int ret;
 
 	if (!opts->dev_size || opts->dev_size > CBD_DEV_SIZE_MAX) {
-		cbdt_err(cbdt, "cache%u: invalid device size %llu\n",
+		cbdt_log(err, cbdt, "cache%u: invalid device size %llu\n",
 			 opts->backend_id, opts->dev_size);
 		*err = -EINVAL;
 		return NULL;
@@ -343,7 +345,7 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 		return NULL;
 	}
 	if (n_segs > cbdt->segment_num) {
-		cbdt_err(cbdt, "cache of %u segments, the transport has %u\n",
+		cbdt_log(err, cbdt, "cache of %u segments, the transport has %u\n",
 			 n_segs, cbdt->segment_num);
 		*err = -ENOSPC;
 		return NULL;
@@ -445,8 +447,8 @@ void cbd_cache_take_over(struct cbd_cache *cache)
 	for (i = 0; i < cache->n_segs; i++)
 		dropped += cbd_segment_put_dead(&cache->segments[i].segment);
 
-	cbd_cache_info_msg(cache, "took over %u segment references of the dead backend\n",
-			   dropped);
+	cbd_cache_log(info, cache, "took over %u segment references of the dead backend\n",
+		      dropped);
 }
 
 /**

@@ -16,6 +16,8 @@
  * from the blkdev: waiting requests cannot deadlock it.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "cbd_cache_internal.h"
 
 static bool cbd_cache_need_gc(struct cbd_cache *cache)
@@ -63,7 +65,7 @@ static int cbd_cache_gc_step(struct cbd_cache *cache)
 	struct cbd_cache_pos dirty;
 
 	if (!cbd_cache_pos_onmedia_get(cache, &info->dirty_tail_pos, &dirty)) {
-		cbd_cache_err_ratelimited(cache, "invalid dirty_tail on media\n");
+		cbd_cache_log(err_ratelimited, cache, "invalid dirty_tail on media\n");
 		return -EBADMSG;
 	}
 
@@ -91,8 +93,8 @@ static int cbd_cache_gc_step(struct cbd_cache *cache)
 	kset = cbd_cache_kset_read(cache, tail, cache->gc_kset_buf);
 	if (!kset) {
 		/* behind dirty_tail: the writeback read a kset here */
-		cbd_cache_err_ratelimited(cache, "no valid kset at key_tail %u:%u\n",
-					  tail->seg->cache_seg_id, tail->off);
+		cbd_cache_log(err_ratelimited, cache, "no valid kset at key_tail %u:%u\n",
+			      tail->seg->cache_seg_id, tail->off);
 		return -EBADMSG;
 	}
 

@@ -442,19 +442,11 @@ struct cbd_cache {
 	u32 wb_bad;
 };
 
-#define cbd_cache_err(cache, fmt, ...)					\
+/* see cbdt_log(); the cache argument is evaluated once */
+#define cbd_cache_log(level, cache, fmt, ...)				\
 	({ typeof(cache) __c = (cache);					\
-	   cbdt_err(__c->cbdt, "cache%u: " fmt, __c->backend_id,	\
+	   cbdt_log(level, __c->cbdt, "cache%u: " fmt, __c->backend_id,	\
 		    ##__VA_ARGS__); })
-#define cbd_cache_info_msg(cache, fmt, ...)				\
-	({ typeof(cache) __c = (cache);					\
-	   cbdt_info(__c->cbdt, "cache%u: " fmt, __c->backend_id,	\
-		     ##__VA_ARGS__); })
-#define cbd_cache_err_ratelimited(cache, fmt, ...)			\
-	({ typeof(cache) __c = (cache);					\
-	   pr_err_ratelimited("cbd: %s:%u cbd_transport%u: cache%u: " fmt,\
-			      __func__, __LINE__, __c->cbdt->id,	\
-			      __c->backend_id, ##__VA_ARGS__); })
 
 static inline bool cbd_cache_failed(struct cbd_cache *cache)
 {
@@ -474,7 +466,7 @@ static inline void cbd_cache_mark_failed(struct cbd_cache *cache,
 {
 	if (atomic_xchg(&cache->failed, 1))
 		return;
-	cbd_cache_err(cache, "cache failed (%s): its I/O fails with EIO\n", why);
+	cbd_cache_log(err, cache, "cache failed (%s): its I/O fails with EIO\n", why);
 }
 
 /* Count a corrupt-journal run; true once the budget is spent. */

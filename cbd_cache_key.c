@@ -12,6 +12,8 @@
  * valid kset never names data that is not persistent.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/crc32.h>
 
 #include "cbd_cache_internal.h"
@@ -439,8 +441,8 @@ static int cbd_cache_kset_copy(struct cbd_cache *cache, void *dst,
 	if (!cbdt_copy_record(dst, cbd_cache_pos_addr(pos), size))
 		return 0;
 
-	cbd_cache_err_ratelimited(cache, "kset at segment%u+%u: media error reading it\n",
-				  pos->seg->segment.seg_id, pos->off);
+	cbd_cache_log(err_ratelimited, cache, "kset at segment%u+%u: media error reading it\n",
+		      pos->seg->segment.seg_id, pos->off);
 	cbd_cache_mark_failed(cache, "media error in the journal");
 	return -EIO;
 }
@@ -730,7 +732,7 @@ static int cbd_cache_replay_kset(struct cbd_cache *cache,
 			return -ENOMEM;
 
 		if (!cbd_cache_key_decode(cache, &kset->data[i], key)) {
-			cbd_cache_err(cache, "invalid key in the journal\n");
+			cbd_cache_log(err, cache, "invalid key in the journal\n");
 			cbd_cache_key_put(key);
 			return -EIO;
 		}
@@ -742,7 +744,7 @@ static int cbd_cache_replay_kset(struct cbd_cache *cache,
 		}
 
 		if (!cbd_cache_key_data_crc_ok(key)) {
-			cbd_cache_err(cache, "data crc mismatch at %llu+%u\n",
+			cbd_cache_log(err, cache, "data crc mismatch at %llu+%u\n",
 				      key->off, key->len);
 			cbd_cache_key_put(key);
 			return -EIO;
@@ -796,7 +798,7 @@ int cbd_cache_replay(struct cbd_cache *cache)
 			if (!next)
 				break;
 			if (++hops > cache->n_segs) {
-				cbd_cache_err(cache, "key segments form a loop\n");
+				cbd_cache_log(err, cache, "key segments form a loop\n");
 				return -EIO;
 			}
 			pos.seg = next;

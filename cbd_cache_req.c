@@ -19,6 +19,8 @@
  * hard irq: its end callback only queues it for cache->fill_work.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "cbd_cache_internal.h"
 #include "cbd_queue.h"
 
@@ -342,8 +344,8 @@ static void cbd_cache_miss_fill(struct cbd_cache *cache,
 	dst.off = pos.off;
 	if (cbds_copy_data(&dst, &src, len)) {
 		/* media error in the channel: do not cache what we cannot read */
-		pr_err_ratelimited("cbd: cache: media error reading channel%u, not cached\n",
-				   child->cbdq->channel.seg_id);
+		cbd_queue_log(err_ratelimited, child->cbdq,
+			      "media error reading the channel, not cached\n");
 		cbd_cache_seg_put(pos.seg);
 		cbd_cache_miss_unplace(key);
 		return;
@@ -558,8 +560,9 @@ static int cbd_cache_copy_hit(struct cbd_cache *cache,
 		return -EAGAIN;
 	/* the only copy of dirty data may be here: no fallback, EIO */
 	if (ret) {
-		pr_err_ratelimited("cbd: cache: media error in cache segment%u at %u, read fails\n",
-				   seg->segment.seg_id, hit->seg_off);
+		cbd_cache_log(err_ratelimited, cache,
+			      "media error in cache segment%u at %u, read fails\n",
+			      seg->segment.seg_id, hit->seg_off);
 		return ret;
 	}
 

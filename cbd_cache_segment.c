@@ -14,6 +14,8 @@
  * cache that used the same segments before do not match either.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/highmem.h>
 #include <linux/random.h>
 
@@ -27,7 +29,7 @@
  */
 static void cbd_cache_seg_sanitize_pos(struct cbd_seg_pos *pos)
 {
-	pr_err_ratelimited("cbd: cache position %u past segment %u\n",
+	pr_err_ratelimited("cache position %u past segment %u\n",
 			   pos->off, pos->segment->seg_id);
 	pos->off = pos->segment->data_size - 1;
 }
@@ -78,7 +80,7 @@ static int cbd_cache_segments_alloc(struct cbd_cache *cache)
 		/* claimed atomically: state running, header zeroed */
 		ret = cbdt_get_empty_segment_id(cache->cbdt, &seg_id);
 		if (ret) {
-			cbd_cache_err(cache, "no free segment for cache segment %u of %u\n",
+			cbd_cache_log(err, cache, "no free segment for cache segment %u of %u\n",
 				      i, cache->n_segs);
 			return ret;
 		}
@@ -115,7 +117,7 @@ static int cbd_cache_segments_follow(struct cbd_cache *cache)
 	seg_id = le32_to_cpu(READ_ONCE(cache->cache_info->seg_id));
 	for (i = 0; i < cache->n_segs; i++) {
 		if (!cbdt_segment_id_valid(cbdt, seg_id) || test_bit(seg_id, seen)) {
-			cbd_cache_err(cache, "cache segment %u: bad segment id %u\n",
+			cbd_cache_log(err, cache, "cache segment %u: bad segment id %u\n",
 				      i, seg_id);
 			ret = -EINVAL;
 			break;
@@ -125,7 +127,7 @@ static int cbd_cache_segments_follow(struct cbd_cache *cache)
 		seg_info = cbdt_get_segment_info(cbdt, seg_id);
 		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
 		    READ_ONCE(seg_info->type) != cbds_type_cache) {
-			cbd_cache_err(cache, "segment %u is not a cache segment any more\n",
+			cbd_cache_log(err, cache, "segment %u is not a cache segment any more\n",
 				      seg_id);
 			ret = -EINVAL;
 			break;
@@ -333,8 +335,8 @@ struct cbd_cache_segment *cbd_cache_seg_next(struct cbd_cache_segment *seg)
 
 	id = le32_to_cpu(READ_ONCE(info->next_cache_seg_id));
 	if (id >= cache->n_segs || id == seg->cache_seg_id) {
-		cbd_cache_err_ratelimited(cache, "segment %u: bad next segment %u\n",
-					  seg->cache_seg_id, id);
+		cbd_cache_log(err_ratelimited, cache, "segment %u: bad next segment %u\n",
+			      seg->cache_seg_id, id);
 		return NULL;
 	}
 

@@ -14,6 +14,8 @@
  * it: at that point the disk holds the journal up to there, in order.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/sort.h>
 

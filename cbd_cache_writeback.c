@@ -14,6 +14,8 @@
  * the writeback starts again from dirty_tail.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 
 #include "cbd_cache_internal.h"
@@ -27,15 +29,15 @@ static int cbd_cache_wb_kset(struct cbd_cache *cache,
 
 	for (i = 0; i < le32_to_cpu(kset->key_num); i++) {
 		if (!cbd_cache_key_decode(cache, &kset->data[i], &key)) {
-			cbd_cache_err_ratelimited(cache, "invalid key in the journal\n");
+			cbd_cache_log(err_ratelimited, cache, "invalid key in the journal\n");
 			return -EBADMSG;
 		}
 		if (key.flags & CBD_CACHE_KEY_FLAGS_CLEAN)
 			continue;
 
 		if (!cbd_cache_key_data_crc_ok(&key)) {
-			cbd_cache_err_ratelimited(cache, "data crc mismatch at %llu+%u\n",
-						  key.off, key.len);
+			cbd_cache_log(err_ratelimited, cache, "data crc mismatch at %llu+%u\n",
+				      key.off, key.len);
 			return -EBADMSG;
 		}
 
@@ -250,8 +252,8 @@ void cbd_cache_writeback_workfn(struct work_struct *work)
 					   "the writeback found the journal corrupt"))
 			return;
 		if (ret)
-			cbd_cache_err_ratelimited(cache, "writeback failed: %d, retrying\n",
-						  ret);
+			cbd_cache_log(err_ratelimited, cache, "writeback failed: %d, retrying\n",
+				      ret);
 	} else {
 		/* look again soon: the journal may go idle */
 		delay = CBD_CACHE_WB_IDLE / 4 + 1;
@@ -307,11 +309,11 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 	 */
 	if (ret == -EBADMSG) {
 		cbd_cache_mark_failed(cache, "corrupt journal at backend-stop");
-		cbd_cache_err(cache, "data not written back is lost\n");
+		cbd_cache_log(err, cache, "data not written back is lost\n");
 		return 0;
 	}
 	if (ret)
-		cbd_cache_err(cache, "writeback failed: %d, dirty data left\n", ret);
+		cbd_cache_log(err, cache, "writeback failed: %d, dirty data left\n", ret);
 
 	return ret;
 }
@@ -414,7 +416,7 @@ int cbd_cache_writeback_init(struct cbd_cache *cache)
 
 	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->dirty_tail_pos,
 				       &cache->dirty_tail)) {
-		cbd_cache_err(cache, "invalid dirty_tail on media\n");
+		cbd_cache_log(err, cache, "invalid dirty_tail on media\n");
 		return -EINVAL;
 	}
 	cache->wb_activity = jiffies;

@@ -4,6 +4,8 @@
  * the data ring of one blkdev queue and its backend handler.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/crc32.h>
 #include <linux/overflow.h>
 

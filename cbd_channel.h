@@ -171,14 +171,6 @@ struct cbd_channel {
 	spinlock_t compr_lock;	/* protects compr_head */
 };
 
-#define cbd_channel_err(channel, fmt, ...)				\
-do {									\
-	struct cbd_channel *__channel = (channel);			\
-									\
-	cbdt_err(__channel->cbdt, "channel%u: " fmt,			\
-		 __channel->seg_id, ##__VA_ARGS__);			\
-} while (0)
-
 /* new = ((old mod size) + used) mod size: ring indices are byte offsets */
 static inline u32 cbdc_ring_advance(u32 old, u32 used, u32 size)
 {

@@ -29,6 +29,8 @@
  * cbd_media.c).
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>

@@ -24,6 +24,8 @@
  * older ones.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/srcu.h>
 
@@ -71,7 +73,7 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 	tail = cbdc_compr_tail_acquire(handler->channel_info);
 
 	if (!cbdc_ring_idx_valid(tail, channel->compr_size, sizeof(*ce))) {
-		cbd_handler_err_ratelimited(handler, "invalid compr_tail %u\n", tail);
+		cbd_handler_log(err_ratelimited, handler, "invalid compr_tail %u\n", tail);
 		return false;
 	}
 
@@ -89,8 +91,9 @@ static bool cbd_handler_post_ce(struct cbd_handler *handler,
 		u32 crc;
 
 		if (cbd_channel_crc(channel, cmd->data_off, cmd->len, &crc)) {
-			cbd_handler_err_ratelimited(handler, "req %llu: media error reading the data to checksum, EIO\n",
-						    cmd->req_tid);
+			cbd_handler_log(err_ratelimited, handler,
+					"req %llu: media error reading the data to checksum, EIO\n",
+					cmd->req_tid);
 			ce->result = cpu_to_le32((u32)-EIO);
 		} else {
 			ce->data_crc = cpu_to_le32(crc);
@@ -254,8 +257,8 @@ static int cbd_handler_submit_bio(struct cbd_handler *handler,
 		if (cbdc_map_pages(&handler->channel, bio, cmd->data_off,
 				   cmd->len)) {
 			bio_put(bio);
-			cbd_handler_err_ratelimited(handler, "cannot map data of req %llu\n",
-						    cmd->req_tid);
+			cbd_handler_log(err_ratelimited, handler, "cannot map data of req %llu\n",
+					cmd->req_tid);
 			cmd->result = -EIO;
 			return cbd_handler_complete_inline(handler, cmd);
 		}
@@ -276,12 +279,12 @@ static int cbd_handler_dispatch(struct cbd_handler *handler,
 	const char *field;
 
 	if (cbd_se_validate(&handler->channel, snap, disk_bytes, &field)) {
-		cbd_handler_err_ratelimited(handler,
-					    "se at %u: invalid %s: tid %llu op %u off %llu len %u data %u+%u\n",
-					    handler->se_to_handle, field,
-					    cmd->req_tid, cmd->op, cmd->offset,
-					    cmd->len, cmd->data_off,
-					    le32_to_cpu(snap->data_len));
+		cbd_handler_log(err_ratelimited, handler,
+				"se at %u: invalid %s: tid %llu op %u off %llu len %u data %u+%u\n",
+				handler->se_to_handle, field,
+				cmd->req_tid, cmd->op, cmd->offset,
+				cmd->len, cmd->data_off,
+				le32_to_cpu(snap->data_len));
 		cmd->result = -EIO;
 		return cbd_handler_complete_inline(handler, cmd);
 	}
@@ -331,9 +334,9 @@ static bool cbd_handler_se_crc_ok(struct cbd_handler *handler,
 	u32 crc;
 
 	if (le32_to_cpu(se->se_crc) != cbd_se_crc(se)) {
-		cbd_handler_err_ratelimited(handler, "se at %u: se_crc mismatch, tid %llu\n",
-					    handler->se_to_handle,
-					    le64_to_cpu(se->req_tid));
+		cbd_handler_log(err_ratelimited, handler, "se at %u: se_crc mismatch, tid %llu\n",
+				handler->se_to_handle,
+				le64_to_cpu(se->req_tid));
 		return false;
 	}
 	/* an implausible extent is refused by cbd_se_validate() */
@@ -344,9 +347,9 @@ static bool cbd_handler_se_crc_ok(struct cbd_handler *handler,
 	if (cbd_channel_crc(&handler->channel, le32_to_cpu(se->data_off),
 			    le32_to_cpu(se->len), &crc) ||
 	    le32_to_cpu(se->data_crc) != crc) {
-		cbd_handler_err_ratelimited(handler, "se at %u: data_crc mismatch, tid %llu\n",
-					    handler->se_to_handle,
-					    le64_to_cpu(se->req_tid));
+		cbd_handler_log(err_ratelimited, handler, "se at %u: data_crc mismatch, tid %llu\n",
+				handler->se_to_handle,
+				le64_to_cpu(se->req_tid));
 		return false;
 	}
 	return true;
@@ -382,9 +385,10 @@ static int cbd_handler_se_ready(struct cbd_handler *handler, struct cbd_se *se)
 	if (time_before(jiffies, handler->se_wait_since + CBD_HANDLER_SE_WAIT))
 		return -EAGAIN;
 
-	cbd_handler_err_ratelimited(handler, "se at %u: req_tid %llu (expected %llu) or crc still bad, failing it\n",
-				    handler->se_to_handle, req_tid,
-				    handler->req_tid_expected);
+	cbd_handler_log(err_ratelimited, handler,
+			"se at %u: req_tid %llu (expected %llu) or crc still bad, failing it\n",
+			handler->se_to_handle, req_tid,
+			handler->req_tid_expected);
 	handler->se_wait_since = 0;
 	return -EIO;
 }
@@ -436,8 +440,8 @@ static int cbd_handler_handle_one(struct cbd_handler *handler, bool nowait)
 	head = cbdc_submr_head_acquire(handler->channel_info);
 	if (!cbdc_ring_idx_valid(head, channel->submr_size, sizeof(snap))) {
 		/* the blkdev's io_timeout fails its requests */
-		cbd_handler_err_ratelimited(handler, "channel_info: invalid submr_head %u\n",
-					    head);
+		cbd_handler_log(err_ratelimited, handler, "channel_info: invalid submr_head %u\n",
+				head);
 		return -EAGAIN;
 	}
 	if (head == handler->se_to_handle)
@@ -655,7 +659,7 @@ static int cbd_handler_ring_init(struct cbd_handler *handler)
 	if (!cbdc_ring_idx_valid(submr_tail, channel->submr_size, sizeof(struct cbd_se)) ||
 	    !cbdc_ring_idx_valid(submr_head, channel->submr_size, sizeof(struct cbd_se)) ||
 	    !cbdc_ring_idx_valid(compr_head, channel->compr_size, sizeof(struct cbd_ce))) {
-		cbd_handler_err(handler, "corrupt ring indices %u %u %u\n",
+		cbd_handler_log(err, handler, "corrupt ring indices %u %u %u\n",
 				submr_tail, submr_head, compr_head);
 		return -EINVAL;
 	}
@@ -795,7 +799,7 @@ void cbd_handler_retire(struct cbd_handler *handler, const char *why)
 	spin_unlock_irqrestore(&handler->channel.compr_lock, flags);
 
 	if (!was)
-		cbd_handler_err(handler, "%s: channel retired, no entry is served any more\n",
+		cbd_handler_log(err, handler, "%s: channel retired, no entry is served any more\n",
 				why);
 }
 
@@ -873,8 +877,8 @@ int cbd_handler_stall(struct cbd_transport *cbdt, u32 seg_id, bool stall)
 	handler = xa_load(&cbdt->local_handlers, seg_id);
 	if (handler) {
 		WRITE_ONCE(handler->stalled, stall);
-		cbd_handler_info(handler, "%s (fault injection)\n",
-				 stall ? "stalled" : "serving again");
+		cbd_handler_log(info, handler, "%s (fault injection)\n",
+				stall ? "stalled" : "serving again");
 		if (!stall)
 			queue_delayed_work(handler->cbdb->task_wq,
 					   &handler->handle_work, 0);

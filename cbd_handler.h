@@ -110,33 +110,11 @@ struct cbd_handler {
 	bool retired;
 };
 
-/* the handler argument is evaluated once */
-#define cbd_handler_err(h, fmt, ...)					\
-	do {								\
-		struct cbd_handler *__h = (h);				\
-		cbdb_err(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
-			 ##__VA_ARGS__);					\
-	} while (0)
-#define cbd_handler_err_ratelimited(h, fmt, ...)			\
-	do {								\
-		struct cbd_handler *__h = (h);				\
-		pr_err_ratelimited("cbd: %s:%u cbd_transport%u: backend%u: handler%u: " fmt, \
-				   __func__, __LINE__, __h->cbdb->cbdt->id, \
-				   __h->cbdb->backend_id,		\
-				   __h->channel.seg_id, ##__VA_ARGS__);	\
-	} while (0)
-#define cbd_handler_info(h, fmt, ...)					\
-	do {								\
-		struct cbd_handler *__h = (h);				\
-		cbdb_info(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
-			  ##__VA_ARGS__);				\
-	} while (0)
-#define cbd_handler_debug(h, fmt, ...)					\
-	do {								\
-		struct cbd_handler *__h = (h);				\
-		cbdb_debug(__h->cbdb, "handler%u: " fmt, __h->channel.seg_id, \
-			   ##__VA_ARGS__);				\
-	} while (0)
+/* see cbdt_log(); the handler argument is evaluated once */
+#define cbd_handler_log(level, h, fmt, ...)				\
+	({ typeof(h) __h = (h);						\
+	   cbd_backend_log(level, __h->cbdb, "handler%u: " fmt,	\
+			   __h->channel.seg_id, ##__VA_ARGS__); })
 
 #define CBD_HANDLER_CONSUMING	0
 

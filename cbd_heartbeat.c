@@ -4,6 +4,8 @@
  * this host's own monotonic clock (see cbd_heartbeat.h).
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/atomic.h>
 #include <linux/ktime.h>
 #include <linux/slab.h>

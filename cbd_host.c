@@ -4,6 +4,8 @@
  * heartbeat and the hostN sysfs directories.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/ctype.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -176,7 +178,7 @@ int cbd_host_register(struct cbd_transport *cbdt, const char *hostname)
 
 	ret = cbdt_get_empty_host_id(cbdt, &host_id);
 	if (ret) {
-		cbdt_err(cbdt, "no free host slot\n");
+		cbdt_log(err, cbdt, "no free host slot\n");
 		kfree(host);
 		return ret;
 	}

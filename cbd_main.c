@@ -7,6 +7,8 @@
  * root device /sys/devices/cbd.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/err.h>

@@ -32,6 +32,8 @@
  * so that the selftests run on a kernel without the framework.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/moduleparam.h>
@@ -197,21 +199,23 @@ static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
 
 	/* the header may be what failed: read it machine-check-safe */
 	if (cbdt_copy_record(&snap, cbdt_get_segment_info(cbdt, id), sizeof(snap))) {
-		cbdt_err(cbdt, "memory failure in segment%u: its header is unreadable\n", id);
+		cbdt_log(err, cbdt, "memory failure in segment%u: its header is unreadable\n", id);
 		return;
 	}
 
 	switch (snap.seg_info.type) {
 	case cbds_type_channel:
-		cbdt_err(cbdt, "memory failure in segment%u: channel of blkdev%u and backend%u, its I/O may fail\n",
+		cbdt_log(err, cbdt,
+			 "memory failure in segment%u: channel of blkdev%u and backend%u, its I/O may fail\n",
 			 id, le32_to_cpu(snap.blkdev_id), le32_to_cpu(snap.backend_id));
 		break;
 	case cbds_type_cache:
-		cbdt_err(cbdt, "memory failure in segment%u: cache segment, reads of its data may fail\n",
+		cbdt_log(err, cbdt,
+			 "memory failure in segment%u: cache segment, reads of its data may fail\n",
 			 id);
 		break;
 	default:
-		cbdt_err(cbdt, "memory failure in segment%u: not in use\n", id);
+		cbdt_log(err, cbdt, "memory failure in segment%u: not in use\n", id);
 		break;
 	}
 }
@@ -234,15 +238,17 @@ void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len)
 	u64 end, seg_end, first, last, id;
 
 	if (!len || check_add_overflow(off, len, &end) || off >= cbdt->size) {
-		cbdt_err(cbdt, "memory failure at offset %llu len %llu: outside the transport\n",
+		cbdt_log(err, cbdt,
+			 "memory failure at offset %llu len %llu: outside the transport\n",
 			 off, len);
 		return;
 	}
 	end = min(end, cbdt->size);
-	cbdt_err(cbdt, "memory failure at offset %llu len %llu\n", off, len);
+	cbdt_log(err, cbdt, "memory failure at offset %llu len %llu\n", off, len);
 
 	if (off < cbdt->segment_area_off)
-		cbdt_err(cbdt, "memory failure in the transport header or slot areas (%llu..%llu)\n",
+		cbdt_log(err, cbdt,
+			 "memory failure in the transport header or slot areas (%llu..%llu)\n",
 			 off, min(end, cbdt->segment_area_off) - 1);
 
 	/* the geometry was validated: the segment area lies inside cbdt->size */
@@ -256,7 +262,7 @@ void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len)
 	for (id = first; id <= last && id < first + CBDT_MEDIA_FAILURE_NAMED; id++)
 		cbdt_media_failure_segment(cbdt, id);
 	if (id <= last)
-		cbdt_err(cbdt, "memory failure in %llu more segments, up to segment%llu\n",
+		cbdt_log(err, cbdt, "memory failure in %llu more segments, up to segment%llu\n",
 			 last - id + 1, last);
 	cbdt_media_retire(cbdt, first, last);
 }

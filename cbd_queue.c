@@ -29,6 +29,8 @@
  * segment reference count).
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blk-mq.h>
 
 #include "cbd_handler.h"
@@ -421,8 +423,8 @@ static int cbd_queue_bad_round(struct cbd_queue *cbdq, const char *what,
 {
 	lockdep_assert_held(&cbdq->compr_tail_lock);
 
-	cbd_queue_err_ratelimited(cbdq, "ce at %u: %s mismatch, req %llu\n",
-				  cbdq->compr_tail, what, req_tid);
+	cbd_queue_log(err_ratelimited, cbdq, "ce at %u: %s mismatch, req %llu\n",
+		      cbdq->compr_tail, what, req_tid);
 	return ++cbdq->bad_rounds > CBD_QUEUE_BAD_BUDGET ? -EIO : -EAGAIN;
 }
 
@@ -438,8 +440,8 @@ static int cbd_queue_data_crc_bad(struct cbd_queue *cbdq,
 		ret = cbd_queue_bad_round(cbdq, "data crc", cbd_req->req_tid);
 	} else {
 		/* a media error fails this request only */
-		cbd_queue_err_ratelimited(cbdq, "media error in the data of req %llu\n",
-					  cbd_req->req_tid);
+		cbd_queue_log(err_ratelimited, cbdq, "media error in the data of req %llu\n",
+			      cbd_req->req_tid);
 		ret = 0;
 	}
 
@@ -471,8 +473,8 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq,
 	lockdep_assert_held(&cbdq->compr_tail_lock);
 
 	if (!cbdc_ring_idx_valid(head, cbdq->channel.compr_size, sizeof(ce))) {
-		cbd_queue_err_ratelimited(cbdq, "channel_info: invalid compr_head %u\n",
-					  head);
+		cbd_queue_log(err_ratelimited, cbdq, "channel_info: invalid compr_head %u\n",
+			      head);
 		return -EIO;
 	}
 	if (head == cbdq->compr_tail)
@@ -480,8 +482,8 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq,
 
 	/* one snapshot: the peer may rewrite the entry while we look */
 	if (cbdt_copy_record(&ce, cbdq->channel.compr + cbdq->compr_tail, sizeof(ce))) {
-		cbd_queue_err_ratelimited(cbdq, "ce at %u: media error reading it\n",
-					  cbdq->compr_tail);
+		cbd_queue_log(err_ratelimited, cbdq, "ce at %u: media error reading it\n",
+			      cbdq->compr_tail);
 		return -EIO;
 	}
 
@@ -490,19 +492,20 @@ static int cbd_queue_complete_one(struct cbd_queue *cbdq,
 
 	/* racy read: req_tid only grows, and was published before the se */
 	if (cbd_ce_validate(&cbdq->channel, &ce, READ_ONCE(cbdq->req_tid), &field)) {
-		cbd_queue_err_ratelimited(cbdq, "ce at %u: invalid %s (req_tid %llu result %d flags %#x)\n",
-					  cbdq->compr_tail, field,
-					  le64_to_cpu(ce.req_tid),
-					  (int)le32_to_cpu(ce.result),
-					  le32_to_cpu(ce.flags));
+		cbd_queue_log(err_ratelimited, cbdq,
+			      "ce at %u: invalid %s (req_tid %llu result %d flags %#x)\n",
+			      cbdq->compr_tail, field,
+			      le64_to_cpu(ce.req_tid),
+			      (int)le32_to_cpu(ce.result),
+			      le32_to_cpu(ce.flags));
 		return -EIO;
 	}
 
 	cbd_req = cbd_queue_take_inflight(cbdq, le64_to_cpu(ce.req_tid));
 	if (!cbd_req) {
 		/* e.g. a completion a dead predecessor posted twice: go on */
-		cbd_queue_err_ratelimited(cbdq, "unknown req %llu completed\n",
-					  le64_to_cpu(ce.req_tid));
+		cbd_queue_log(err_ratelimited, cbdq, "unknown req %llu completed\n",
+			      le64_to_cpu(ce.req_tid));
 		cbd_queue_advance_compr(cbdq);
 		return 0;
 	}
@@ -531,8 +534,9 @@ static void cbd_queue_copy_out(struct cbd_queue *cbdq,
 			       cbd_req->bio_off);
 	spin_unlock_irqrestore(&cbd_req->lock, flags);
 	if (ret) {
-		cbd_queue_err_ratelimited(cbdq, "media error in the data of req %llu, failing it\n",
-					  cbd_req->req_tid);
+		cbd_queue_log(err_ratelimited, cbdq,
+			      "media error in the data of req %llu, failing it\n",
+			      cbd_req->req_tid);
 		cbd_req->ret = -EIO;
 	}
 }
@@ -625,7 +629,8 @@ static bool cbd_queue_leave_running(struct cbd_queue *cbdq, int state)
 void cbd_queue_fail(struct cbd_queue *cbdq, const char *why)
 {
 	if (cbd_queue_leave_running(cbdq, cbd_queue_state_failed))
-		cbd_queue_err(cbdq, "%s: channel retired, its I/O fails with EIO until dev-stop\n",
+		cbd_queue_log(err, cbdq,
+			      "%s: channel retired, its I/O fails with EIO until dev-stop\n",
 			      why);
 	cbd_queue_fail_inflight(cbdq);
 }
@@ -667,8 +672,8 @@ again:
 
 	if (cbd_backend_info_is_gone(cbd_blkdev->cbdt,
 				     cbd_blkdev->backend_id)) {
-		cbd_queue_err_ratelimited(cbdq, "backend%u is dead, failing I/O\n",
-					  cbd_blkdev->backend_id);
+		cbd_queue_log(err_ratelimited, cbdq, "backend%u is dead, failing I/O\n",
+			      cbd_blkdev->backend_id);
 		cbd_queue_fail(cbdq, "backend dead");
 		return;
 	}
@@ -820,14 +825,15 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	if (atomic_read(&cbdq->state) != cbd_queue_state_running) {
 		if (atomic_read(&cbdq->state) == cbd_queue_state_failed)
-			cbd_queue_err_ratelimited(cbdq, "channel retired, I/O fails until dev-stop\n");
+			cbd_queue_log(err_ratelimited, cbdq,
+				      "channel retired, I/O fails until dev-stop\n");
 		return BLK_STS_IOERR;
 	}
 
 	if (cbd_backend_info_is_gone(cbdq->cbd_blkdev->cbdt,
 				     cbdq->cbd_blkdev->backend_id)) {
-		cbd_queue_err_ratelimited(cbdq, "backend%u is dead\n",
-					  cbdq->cbd_blkdev->backend_id);
+		cbd_queue_log(err_ratelimited, cbdq, "backend%u is dead\n",
+			      cbdq->cbd_blkdev->backend_id);
 		return BLK_STS_IOERR;
 	}
 
@@ -901,7 +907,8 @@ static enum blk_eh_timer_return cbd_queue_timeout(struct request *req)
 		return BLK_EH_RESET_TIMER;
 
 	if (atomic_read(&cbdq->state) == cbd_queue_state_running)
-		cbd_queue_err(cbdq, "req %llu not completed by live backend%u within %u ms (x%u)\n",
+		cbd_queue_log(err, cbdq,
+			      "req %llu not completed by live backend%u within %u ms (x%u)\n",
 			      cbd_req->req_tid, cbdq->cbd_blkdev->backend_id,
 			      jiffies_to_msecs(req->timeout), cbd_req->timeouts);
 	cbd_queue_fail(cbdq, "I/O timeout");
@@ -982,8 +989,8 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 
 	ret = cbd_get_empty_channel_id(cbdt, &channel_id);
 	if (ret) {
-		cbd_blk_err(cbdq->cbd_blkdev, "no free segment for queue %u\n",
-			    cbdq->index);
+		cbd_blkdev_log(err, cbdq->cbd_blkdev, "no free segment for queue %u\n",
+			       cbdq->index);
 		goto err_free_extents;
 	}
 

@@ -134,25 +134,11 @@ struct cbd_request {
 	cbd_req_end_fn end_req;
 };
 
-/* the queue argument is evaluated once, the channel id is the queue's */
-#define cbd_queue_err(q, fmt, ...)					\
-	do {								\
-		struct cbd_queue *__q = (q);				\
-		cbd_blk_err(__q->cbd_blkdev, "queue%u: " fmt,		\
-			    __q->channel.seg_id, ##__VA_ARGS__);		\
-	} while (0)
-#define cbd_queue_err_ratelimited(q, fmt, ...)				\
-	do {								\
-		struct cbd_queue *__q = (q);				\
-		cbd_blk_err_ratelimited(__q->cbd_blkdev, "queue%u: " fmt, \
-					__q->channel.seg_id, ##__VA_ARGS__); \
-	} while (0)
-#define cbd_queue_debug(q, fmt, ...)					\
-	do {								\
-		struct cbd_queue *__q = (q);				\
-		cbd_blk_debug(__q->cbd_blkdev, "queue%u: " fmt,		\
-			      __q->channel.seg_id, ##__VA_ARGS__);	\
-	} while (0)
+/* see cbdt_log(); the queue argument is evaluated once */
+#define cbd_queue_log(level, q, fmt, ...)				\
+	({ typeof(q) __q = (q);						\
+	   cbd_blkdev_log(level, __q->cbd_blkdev, "queue%u: " fmt,	\
+			  __q->channel.seg_id, ##__VA_ARGS__); })
 
 int cbd_queue_start(struct cbd_queue *cbdq);
 void cbd_queue_stop(struct cbd_queue *cbdq);

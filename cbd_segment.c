@@ -5,6 +5,8 @@
  * data between segments and bios, and the segmentN sysfs directories.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/crc32.h>
 #include <linux/highmem.h>
 
@@ -51,8 +53,8 @@ int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 		return 0;
 
 bad:
-	pr_err_ratelimited("cbd: cbd_transport%u: segment%u header corrupt: invalid %s\n",
-			   cbdt->id, id, field);
+	cbdt_log(err_ratelimited, cbdt, "segment%u header corrupt: invalid %s\n",
+		 id, field);
 	return -EIO;
 }
 
@@ -101,7 +103,7 @@ static u8 cbd_segment_ref_add(struct cbd_segment *segment, int delta)
 	do {
 		old = READ_ONCE(*ref);
 		if ((delta > 0 && old == U8_MAX) || (delta < 0 && !old)) {
-			cbdt_err(segment->cbdt, "segment%u: bad ref %u\n",
+			cbdt_log(err, segment->cbdt, "segment%u: bad ref %u\n",
 				 segment->seg_id, old);
 			return old;
 		}

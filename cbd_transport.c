@@ -10,6 +10,8 @@
  * struct cbd_transport; all later lookups use only those copies.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -159,7 +161,8 @@ static int cbdt_notify_failure(struct dax_device *dax_dev, u64 offset,
 	/* @offset is in the dax device; the transport starts at dax_pgoff */
 	if (offset < base) {
 		if (len <= base - offset) {
-			cbdt_err(cbdt, "memory failure at dax offset %llu len %llu: before the transport\n",
+			cbdt_log(err, cbdt,
+				 "memory failure at dax offset %llu len %llu: before the transport\n",
 				 offset, len);
 			return -EOPNOTSUPP;
 		}
@@ -193,14 +196,14 @@ static int cbdt_dax_init(struct cbd_transport *cbdt)
 						 cbdt, NULL);
 	if (IS_ERR(cbdt->bdev_file)) {
 		ret = PTR_ERR(cbdt->bdev_file);
-		cbdt_err(cbdt, "failed to open %s: %d\n", cbdt->path, ret);
+		cbdt_log(err, cbdt, "failed to open %s: %d\n", cbdt->path, ret);
 		goto err;
 	}
 	bdev = file_bdev(cbdt->bdev_file);
 
 	cbdt->dax_dev = fs_dax_get_by_bdev(bdev, &start_off, cbdt, &cbdt_dax_ops);
 	if (!cbdt->dax_dev) {
-		cbdt_err(cbdt, "%s is not DAX capable or already in use\n",
+		cbdt_log(err, cbdt, "%s is not DAX capable or already in use\n",
 			 cbdt->path);
 		ret = -ENODEV;
 		goto err_close_bdev;
@@ -214,7 +217,7 @@ static int cbdt_dax_init(struct cbd_transport *cbdt)
 	dax_read_unlock(id);
 	if (mapped <= 0) {
 		ret = mapped ? mapped : -EIO;
-		cbdt_err(cbdt, "dax_direct_access failed: %d\n", ret);
+		cbdt_log(err, cbdt, "dax_direct_access failed: %d\n", ret);
 		goto err_put_dax;
 	}
 
@@ -312,42 +315,42 @@ static int cbdt_validate(struct cbd_transport *cbdt)
 	u16 expected = cbdt_expected_flags();
 
 	if (cbdt->size < CBD_TRASNPORT_SIZE_MIN) {
-		cbdt_err(cbdt, "device too small: %llu bytes\n", cbdt->size);
+		cbdt_log(err, cbdt, "device too small: %llu bytes\n", cbdt->size);
 		return -EINVAL;
 	}
 
 	if (le64_to_cpu(info->magic) != CBD_TRANSPORT_MAGIC) {
-		cbdt_err(cbdt, "bad magic 0x%llx: not a CBD transport (format it)\n",
+		cbdt_log(err, cbdt, "bad magic 0x%llx: not a CBD transport (format it)\n",
 			 le64_to_cpu(info->magic));
 		return -EINVAL;
 	}
 
 	if (le16_to_cpu(info->version) != CBD_TRANSPORT_VERSION) {
-		cbdt_err(cbdt, "unsupported version %u\n",
+		cbdt_log(err, cbdt, "unsupported version %u\n",
 			 le16_to_cpu(info->version));
 		return -EINVAL;
 	}
 
 	if ((flags ^ expected) & CBDT_INFO_F_BIGENDIAN) {
-		cbdt_err(cbdt, "transport was formatted with another endianness\n");
+		cbdt_log(err, cbdt, "transport was formatted with another endianness\n");
 		return -EINVAL;
 	}
 
 	/* se/ce layouts differ with and without CRC: both must agree. */
 	if ((flags ^ expected) & CBDT_INFO_F_CRC) {
-		cbdt_err(cbdt, "transport %s CRC but this kernel %s CONFIG_CBD_CRC\n",
+		cbdt_log(err, cbdt, "transport %s CRC but this kernel %s CONFIG_CBD_CRC\n",
 			 flags & CBDT_INFO_F_CRC ? "uses" : "does not use",
 			 IS_ENABLED(CONFIG_CBD_CRC) ? "has" : "lacks");
 		return -EINVAL;
 	}
 
 	if (flags & ~(CBDT_INFO_F_BIGENDIAN | CBDT_INFO_F_CRC)) {
-		cbdt_err(cbdt, "unknown flags 0x%x\n", flags);
+		cbdt_log(err, cbdt, "unknown flags 0x%x\n", flags);
 		return -EINVAL;
 	}
 
 	if (cbdt_load_geometry(cbdt, info)) {
-		cbdt_err(cbdt, "invalid transport geometry\n");
+		cbdt_log(err, cbdt, "invalid transport geometry\n");
 		return -EINVAL;
 	}
 
@@ -413,16 +416,17 @@ static int cbdt_format_allowed(struct cbd_transport *cbdt, bool force)
 	if (le64_to_cpu(cbdt->info->magic) == CBD_TRANSPORT_MAGIC && !force) {
 		used = cbdt_hosts_before_format(cbdt);
 		if (used) {
-			cbdt_err(cbdt, "%u host slot(s) in use (a host may be alive), use force=1 to format\n",
+			cbdt_log(err, cbdt,
+				 "%u host slot(s) in use (a host may be alive), use force=1 to format\n",
 				 used);
 			return -EBUSY;
 		}
-		cbdt_err(cbdt, "transport already formatted, use force=1 to format\n");
+		cbdt_log(err, cbdt, "transport already formatted, use force=1 to format\n");
 		return -EEXIST;
 	}
 
 	if (cbdt->size < CBD_TRASNPORT_SIZE_MIN) {
-		cbdt_err(cbdt, "device too small: %llu bytes, at least %llu needed\n",
+		cbdt_log(err, cbdt, "device too small: %llu bytes, at least %llu needed\n",
 			 cbdt->size, CBD_TRASNPORT_SIZE_MIN);
 		return -ENOSPC;
 	}
@@ -468,8 +472,8 @@ static int cbdt_format(struct cbd_transport *cbdt, bool force)
 	WRITE_ONCE(info->magic, cpu_to_le64(CBD_TRANSPORT_MAGIC));
 	cbdt_flush(cbdt, &info->magic, sizeof(info->magic));
 
-	cbdt_info(cbdt, "formatted %s: %u slots of each kind\n", cbdt->path,
-		  cbdt->segment_num);
+	cbdt_log(info, cbdt, "formatted %s: %u slots of each kind\n", cbdt->path,
+		 cbdt->segment_num);
 	return 0;
 }
 
@@ -1035,7 +1039,7 @@ static int cbdt_parse_option(char *p, struct cbdt_register_options *opts,
 
 	token = match_token(p, cbdt_register_opt_tokens, args);
 	if (token == CBDT_REG_OPT_ERR || __test_and_set_bit(token, seen)) {
-		cbd_err("invalid or duplicate option '%s'\n", p);
+		pr_err("invalid or duplicate option '%s'\n", p);
 		return -EINVAL;
 	}
 
@@ -1076,7 +1080,7 @@ static int cbdt_parse_options(const char *buf,
 
 	if (!test_bit(CBDT_REG_OPT_PATH, &seen) ||
 	    !test_bit(CBDT_REG_OPT_HOSTNAME, &seen)) {
-		cbd_err("path= and hostname= are required\n");
+		pr_err("path= and hostname= are required\n");
 		ret = -EINVAL;
 	}
 out:
@@ -1173,7 +1177,7 @@ static int cbdt_check_hosts(struct cbd_transport *cbdt)
 	return 0;
 
 err_busy:
-	cbdt_err(cbdt, "%u host(s) alive, at most %u allowed%s\n",
+	cbdt_log(err, cbdt, "%u host(s) alive, at most %u allowed%s\n",
 		 alive, CBDT_HOSTS_MAX,
 		 IS_ENABLED(CONFIG_CBD_MULTIHOST) ? "" :
 		 " (CONFIG_CBD_MULTIHOST is off)");
@@ -1255,8 +1259,8 @@ static int cbdt_register_locked(struct cbdt_register_options *opts)
 	mutex_unlock(&cbdt->state_lock);
 	cbdt_debugfs_add(cbdt);
 
-	cbdt_info(cbdt, "registered %s as host %u\n", cbdt->path,
-		  cbdt->host->host_id);
+	cbdt_log(info, cbdt, "registered %s as host %u\n", cbdt->path,
+		 cbdt->host->host_id);
 	return 0;
 
 err_unregister_host:
@@ -1297,14 +1301,14 @@ int cbdt_register(const char *buf)
 		goto err_free_opts;
 
 	if (!strstr(opts->path, "/dev/pmem")) {
-		cbd_err("%s is not a pmem device (/dev/pmem*)\n", opts->path);
+		pr_err("%s is not a pmem device (/dev/pmem*)\n", opts->path);
 		ret = -EINVAL;
 		goto err_free_opts;
 	}
 
 	/* before the transport is touched: a bad name must not format it */
 	if (!cbd_host_name_valid(opts->hostname)) {
-		cbd_err("hostname must be printable ASCII\n");
+		pr_err("hostname must be printable ASCII\n");
 		ret = -EINVAL;
 		goto err_free_opts;
 	}
@@ -1373,7 +1377,7 @@ int cbdt_unregister(u32 transport_id)
 	mutex_lock(&cbdt->state_lock);
 	if (cbdt_has_local_objects(cbdt)) {
 		mutex_unlock(&cbdt->state_lock);
-		cbdt_err(cbdt, "backends or blkdevs still running\n");
+		cbdt_log(err, cbdt, "backends or blkdevs still running\n");
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -1438,7 +1442,7 @@ static void cbdt_stop_local_objects(struct cbd_transport *cbdt)
 		ret = cbd_backend_stop(cbdt, id);
 		if (!ret)
 			continue;
-		cbdt_err(cbdt, "backend%u: stop failed (%d), abandoning it\n",
+		cbdt_log(err, cbdt, "backend%u: stop failed (%d), abandoning it\n",
 			 id, ret);
 		cbd_backend_crash(cbdt, id);
 	}
@@ -1461,7 +1465,8 @@ static void cbdt_remove(struct cbd_transport *cbdt)
 	if (i == CBD_TRANSPORT_MAX)
 		goto out_unlock;
 
-	cbdt_err(cbdt, "%s is going away: stopping its blkdevs and backends and unregistering\n",
+	cbdt_log(err, cbdt,
+		 "%s is going away: stopping its blkdevs and backends and unregistering\n",
 		 cbdt->path);
 
 	/* no adm command or fault injection runs or starts from here on */

@@ -221,12 +221,18 @@ static inline struct cbd_obj_device *to_cbd_obj_device(struct device *dev)
 	return container_of(dev, struct cbd_obj_device, dev);
 }
 
-#define cbdt_err(cbdt, fmt, ...)					\
-	cbd_err("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
-#define cbdt_info(cbdt, fmt, ...)					\
-	cbd_info("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
-#define cbdt_debug(cbdt, fmt, ...)					\
-	cbd_debug("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
+/*
+ * Logging.  Every file prefixes its messages with the module name
+ * (pr_fmt); a message about an object starts with the names of the object
+ * and of what contains it, "cbd_transport0: backend1: handler3: ", as
+ * dev_err() starts with the device's name.  One helper per object kind:
+ * cbdt_log(), cbd_backend_log(), cbd_handler_log(), cbd_blkdev_log(),
+ * cbd_queue_log() and cbd_cache_log(); @level is the pr_<level> suffix
+ * (err, warn, info, debug, err_ratelimited, ...).  Messages that the
+ * shared memory or another host can trigger use a rate-limited level.
+ */
+#define cbdt_log(level, cbdt, fmt, ...)					\
+	pr_##level("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
 
 /* bus attribute entry points (cbd_main.c) */
 int cbdt_register(const char *buf);
