@@ -167,7 +167,7 @@ int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
 		seg_info = cbdt_get_segment_info(cbdt, snap->seg_id);
 		if (cbd_segment_info_validate(cbdt, snap->seg_id) ||
 		    cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
-		    READ_ONCE(seg_info->type) != cbds_type_cache) {
+		    READ_ONCE(seg_info->type) != CBDS_TYPE_CACHE) {
 			field = "cache_info.seg_id (not a cache segment)";
 			goto bad;
 		}
@@ -451,12 +451,12 @@ static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
 
 	if (READ_ONCE(cbdb->evicted) || cbd_segment_info_validate(cbdt, seg_id) ||
 	    cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
-	    READ_ONCE(seg_info->type) != cbds_type_channel)
+	    READ_ONCE(seg_info->type) != CBDS_TYPE_CHANNEL)
 		return false;
 
 	info = container_of(seg_info, struct cbd_channel_info, seg_info);
 	if (le32_to_cpu(READ_ONCE(info->backend_id)) != cbdb->backend_id ||
-	    READ_ONCE(info->blkdev_state) != cbdc_blkdev_state_running)
+	    READ_ONCE(info->blkdev_state) != CBDC_BLKDEV_STATE_RUNNING)
 		return false;
 
 	/* a dead blkdev never reads its completions: stop serving it */

@@ -816,14 +816,14 @@ static void cbd_blkdev_release_channels(struct cbd_transport *cbdt, u32 devid)
 	for (seg_id = 0; seg_id < cbdt->segment_num; seg_id++) {
 		seg_info = cbdt_get_segment_info(cbdt, seg_id);
 		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
-		    READ_ONCE(seg_info->type) != cbds_type_channel)
+		    READ_ONCE(seg_info->type) != CBDS_TYPE_CHANNEL)
 			continue;
 
 		info = container_of(seg_info, struct cbd_channel_info, seg_info);
 		if (le32_to_cpu(READ_ONCE(info->blkdev_id)) != devid)
 			continue;
 
-		WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
+		WRITE_ONCE(info->blkdev_state, CBDC_BLKDEV_STATE_NONE);
 		cbdt_flush(cbdt, &info->blkdev_state, sizeof(info->blkdev_state));
 	}
 }

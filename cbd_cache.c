@@ -286,7 +286,7 @@ static struct cbd_cache *cbd_cache_create(struct cbd_transport *cbdt,
 	cache->bdev_file = opts->bdev_file;
 	cache->space_freed = opts->space_freed;
 	cache->space_data = opts->space_data;
-	atomic_set(&cache->state, cbd_cache_state_none);
+	atomic_set(&cache->state, CBD_CACHE_STATE_NONE);
 	spin_lock_init(&cache->key_head_lock);
 	cache->journal_unfenced = true;
 	spin_lock_init(&cache->seg_map_lock);
@@ -376,7 +376,7 @@ struct cbd_cache *cbd_cache_alloc(struct cbd_transport *cbdt,
 			goto err_free;
 	}
 
-	atomic_set(&cache->state, cbd_cache_state_running);
+	atomic_set(&cache->state, CBD_CACHE_STATE_RUNNING);
 	if (opts->start_writeback)
 		queue_delayed_work(cache->wq, &cache->writeback_work, 0);
 	if (opts->start_gc)
@@ -398,7 +398,7 @@ static void cbd_cache_stop_works(struct cbd_cache *cache)
 {
 	/* no request is left: cache what the last miss reads fetched */
 	flush_work(&cache->fill_work);
-	atomic_set(&cache->state, cbd_cache_state_stopping);
+	atomic_set(&cache->state, CBD_CACHE_STATE_STOPPING);
 	cancel_delayed_work_sync(&cache->gc_work);
 	cancel_work_sync(&cache->clean_work);
 	cancel_delayed_work_sync(&cache->retry_work);

@@ -271,9 +271,9 @@ struct cbd_cache_data_head {
 };
 
 enum cbd_cache_state {
-	cbd_cache_state_none = 0,
-	cbd_cache_state_running,
-	cbd_cache_state_stopping,
+	CBD_CACHE_STATE_NONE = 0,
+	CBD_CACHE_STATE_RUNNING,
+	CBD_CACHE_STATE_STOPPING,
 };
 
 /**
@@ -481,7 +481,7 @@ static inline bool cbd_cache_bad_run(struct cbd_cache *cache, u32 *runs,
 
 static inline bool cbd_cache_stopping(struct cbd_cache *cache)
 {
-	return atomic_read(&cache->state) != cbd_cache_state_running;
+	return atomic_read(&cache->state) != CBD_CACHE_STATE_RUNNING;
 }
 
 static inline struct cbd_cache_kset *

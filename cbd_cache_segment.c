@@ -44,7 +44,7 @@ static void cbd_cache_seg_init(struct cbd_cache *cache, u32 cache_seg_id,
 	struct cbd_cache_segment *seg = &cache->segments[cache_seg_id];
 	struct cbds_init_options opts = {
 		.seg_id		= seg_id,
-		.type		= cbds_type_cache,
+		.type		= CBDS_TYPE_CACHE,
 		.data_off	= round_up(sizeof(struct cbd_cache_seg_info), PAGE_SIZE),
 		.seg_ops	= &cbd_cache_seg_ops,
 		.priv_data	= seg,
@@ -126,7 +126,7 @@ static int cbd_cache_segments_follow(struct cbd_cache *cache)
 
 		seg_info = cbdt_get_segment_info(cbdt, seg_id);
 		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
-		    READ_ONCE(seg_info->type) != cbds_type_cache) {
+		    READ_ONCE(seg_info->type) != CBDS_TYPE_CACHE) {
 			cbd_cache_log(err, cache, "segment %u is not a cache segment any more\n",
 				      seg_id);
 			ret = -EINVAL;
@@ -485,7 +485,7 @@ bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,
 	}
 
 	seg = (struct cbd_cache_seg_info *)cbdt_get_segment_info(cbdt, seg_id);
-	if (READ_ONCE(seg->segment_info.type) != cbds_type_cache)
+	if (READ_ONCE(seg->segment_info.type) != CBDS_TYPE_CACHE)
 		return true;
 	/* at the end of a segment: the journal continues in the next one */
 	if (off > CBDT_SEG_SIZE - data_off - sizeof(kset))

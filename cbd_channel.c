@@ -39,7 +39,7 @@ void cbd_channel_init(struct cbd_channel *channel, struct cbd_transport *cbdt,
 {
 	struct cbds_init_options options = {
 		.seg_id		= seg_id,
-		.type		= cbds_type_channel,
+		.type		= CBDS_TYPE_CHANNEL,
 		.data_off	= CBDC_DATA_OFF,
 		.seg_ops	= &cbd_channel_seg_ops,
 		.priv_data	= channel,

@@ -52,15 +52,15 @@ enum cbd_op {
 #define CBDC_IO_MAX		(BIO_MAX_VECS * PAGE_SIZE)
 
 enum cbdc_blkdev_state {
-	cbdc_blkdev_state_none		= 0,
-	cbdc_blkdev_state_running	= 1,
-	cbdc_blkdev_state_stopped	= 2,
+	CBDC_BLKDEV_STATE_NONE		= 0,
+	CBDC_BLKDEV_STATE_RUNNING	= 1,
+	CBDC_BLKDEV_STATE_STOPPED	= 2,
 };
 
 enum cbdc_backend_state {
-	cbdc_backend_state_none		= 0,
-	cbdc_backend_state_running	= 1,
-	cbdc_backend_state_stopped	= 2,
+	CBDC_BACKEND_STATE_NONE		= 0,
+	CBDC_BACKEND_STATE_RUNNING	= 1,
+	CBDC_BACKEND_STATE_STOPPED	= 2,
 };
 
 /**

@@ -763,7 +763,7 @@ int cbd_handler_create(struct cbd_backend *cbdb, u32 seg_id)
 	if (ret)
 		goto err_hash_del;
 
-	cbd_handler_set_backend_state(handler, cbdc_backend_state_running);
+	cbd_handler_set_backend_state(handler, CBDC_BACKEND_STATE_RUNNING);
 	queue_delayed_work(cbdb->task_wq, &handler->handle_work, 0);
 
 	return 0;
@@ -825,7 +825,7 @@ static void cbd_handler_teardown(struct cbd_handler *handler, bool crash)
 	if (crash) {
 		cbd_channel_abandon(&handler->channel);
 	} else {
-		cbd_handler_set_backend_state(handler, cbdc_backend_state_none);
+		cbd_handler_set_backend_state(handler, CBDC_BACKEND_STATE_NONE);
 		cbd_channel_exit(&handler->channel);
 	}
 	bioset_exit(&handler->bioset);

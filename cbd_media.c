@@ -204,12 +204,12 @@ static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
 	}
 
 	switch (snap.seg_info.type) {
-	case cbds_type_channel:
+	case CBDS_TYPE_CHANNEL:
 		cbdt_log(err, cbdt,
 			 "memory failure in segment%u: channel of blkdev%u and backend%u, its I/O may fail\n",
 			 id, le32_to_cpu(snap.blkdev_id), le32_to_cpu(snap.backend_id));
 		break;
-	case cbds_type_cache:
+	case CBDS_TYPE_CACHE:
 		cbdt_log(err, cbdt,
 			 "memory failure in segment%u: cache segment, reads of its data may fail\n",
 			 id);

@@ -21,7 +21,7 @@
  * Fencing: a queue that gives up on requests the backend may still be
  * serving (its heartbeat stopped for good, a request timed out on a live
  * backend, the backend wrote a corrupt completion) is retired
- * (cbd_queue_state_failed): its requests in flight and every later one
+ * (CBD_QUEUE_STATE_FAILED): its requests in flight and every later one
  * end with EIO, and nothing is submitted on the channel again until
  * dev-stop.  So the data ring and submit entries of a failed request are
  * never reused while the handler may still hold bios on those pages; the
@@ -133,7 +133,7 @@ static int cbd_queue_add_inflight(struct cbd_queue *cbdq,
 	int ret = 0;
 
 	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
-	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+	if (atomic_read(&cbdq->state) != CBD_QUEUE_STATE_RUNNING)
 		ret = -EIO;
 	else
 		list_add_tail(&cbd_req->inflight_reqs_node, &cbdq->inflight_reqs);
@@ -566,7 +566,7 @@ static int cbd_queue_reap(struct cbd_queue *cbdq, int budget)
 	int n = 0, ret = 0;
 
 	/* a retired channel is not looked at any more */
-	if (atomic_read(&cbdq->state) == cbd_queue_state_failed)
+	if (atomic_read(&cbdq->state) == CBD_QUEUE_STATE_FAILED)
 		return 0;
 
 	spin_lock_irqsave(&cbdq->compr_tail_lock, flags);
@@ -607,7 +607,7 @@ static bool cbd_queue_leave_running(struct cbd_queue *cbdq, int state)
 	bool ret = false;
 
 	spin_lock_irqsave(&cbdq->inflight_reqs_lock, flags);
-	if (atomic_read(&cbdq->state) == cbd_queue_state_running) {
+	if (atomic_read(&cbdq->state) == CBD_QUEUE_STATE_RUNNING) {
 		atomic_set(&cbdq->state, state);
 		ret = true;
 	}
@@ -628,7 +628,7 @@ static bool cbd_queue_leave_running(struct cbd_queue *cbdq, int state)
  */
 void cbd_queue_fail(struct cbd_queue *cbdq, const char *why)
 {
-	if (cbd_queue_leave_running(cbdq, cbd_queue_state_failed))
+	if (cbd_queue_leave_running(cbdq, CBD_QUEUE_STATE_FAILED))
 		cbd_queue_log(err, cbdq,
 			      "%s: channel retired, its I/O fails with EIO until dev-stop\n",
 			      why);
@@ -823,8 +823,8 @@ static blk_status_t cbd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (sts)
 		return sts;
 
-	if (atomic_read(&cbdq->state) != cbd_queue_state_running) {
-		if (atomic_read(&cbdq->state) == cbd_queue_state_failed)
+	if (atomic_read(&cbdq->state) != CBD_QUEUE_STATE_RUNNING) {
+		if (atomic_read(&cbdq->state) == CBD_QUEUE_STATE_FAILED)
 			cbd_queue_log(err_ratelimited, cbdq,
 				      "channel retired, I/O fails until dev-stop\n");
 		return BLK_STS_IOERR;
@@ -889,7 +889,7 @@ static bool cbd_queue_timeout_wait(struct cbd_request *cbd_req,
 	struct cbd_queue *cbdq = cbd_req->cbdq;
 	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
 
-	if (atomic_read(&cbdq->state) != cbd_queue_state_running)
+	if (atomic_read(&cbdq->state) != CBD_QUEUE_STATE_RUNNING)
 		return false;
 	if (!cbd_backend_info_is_alive(cbd_blkdev->cbdt, cbd_blkdev->backend_id))
 		return true;
@@ -906,7 +906,7 @@ static enum blk_eh_timer_return cbd_queue_timeout(struct request *req)
 	if (cbd_queue_timeout_wait(cbd_req, req))
 		return BLK_EH_RESET_TIMER;
 
-	if (atomic_read(&cbdq->state) == cbd_queue_state_running)
+	if (atomic_read(&cbdq->state) == CBD_QUEUE_STATE_RUNNING)
 		cbd_queue_log(err, cbdq,
 			      "req %llu not completed by live backend%u within %u ms (x%u)\n",
 			      cbd_req->req_tid, cbdq->cbd_blkdev->backend_id,
@@ -946,7 +946,7 @@ static void cbd_queue_channel_init(struct cbd_queue *cbdq, u32 channel_id)
 	info->blkdev_id = cpu_to_le32(cbd_blkdev->blkdev_id);
 	/* a backend on another host cannot be notified: it polls */
 	info->polling = cpu_to_le32(cbd_blkdev->local_backend ? 0 : 1);
-	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_running);
+	WRITE_ONCE(info->blkdev_state, CBDC_BLKDEV_STATE_RUNNING);
 	cbdt_flush(cbd_blkdev->cbdt, info, sizeof(*info));
 }
 
@@ -955,7 +955,7 @@ static void cbd_queue_channel_release(struct cbd_queue *cbdq)
 	struct cbd_channel_info *info = cbdq->channel_info;
 
 	/* the backend sees this and destroys its handler */
-	WRITE_ONCE(info->blkdev_state, cbdc_blkdev_state_none);
+	WRITE_ONCE(info->blkdev_state, CBDC_BLKDEV_STATE_NONE);
 	cbdt_flush(cbdq->cbd_blkdev->cbdt, &info->blkdev_state,
 		   sizeof(info->blkdev_state));
 	cbd_channel_exit(&cbdq->channel);
@@ -1000,7 +1000,7 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 	if (ret)
 		goto err_release_channel;
 
-	atomic_set(&cbdq->state, cbd_queue_state_running);
+	atomic_set(&cbdq->state, CBD_QUEUE_STATE_RUNNING);
 
 	return 0;
 
@@ -1023,10 +1023,10 @@ void cbd_queue_kill(struct cbd_queue *cbdq)
 {
 	int state = atomic_read(&cbdq->state);
 
-	if (state != cbd_queue_state_running && state != cbd_queue_state_failed)
+	if (state != CBD_QUEUE_STATE_RUNNING && state != CBD_QUEUE_STATE_FAILED)
 		return;
 
-	cbd_queue_leave_running(cbdq, cbd_queue_state_removing);
+	cbd_queue_leave_running(cbdq, CBD_QUEUE_STATE_REMOVING);
 	cancel_delayed_work_sync(&cbdq->complete_work);
 	cbd_queue_fail_inflight(cbdq);
 }
@@ -1037,14 +1037,14 @@ void cbd_queue_kill(struct cbd_queue *cbdq)
  */
 void cbd_queue_stop(struct cbd_queue *cbdq)
 {
-	if (atomic_read(&cbdq->state) == cbd_queue_state_none)
+	if (atomic_read(&cbdq->state) == CBD_QUEUE_STATE_NONE)
 		return;
 
 	cbd_queue_doorbell_unregister(cbdq);
 	cbd_queue_kill(cbdq);
 	/* a doorbell rung after an earlier kill may have queued it again */
 	cancel_delayed_work_sync(&cbdq->complete_work);
-	atomic_set(&cbdq->state, cbd_queue_state_none);
+	atomic_set(&cbdq->state, CBD_QUEUE_STATE_NONE);
 	cbd_queue_channel_release(cbdq);
 
 	kfree(cbdq->released_extents);

@@ -11,10 +11,10 @@
 #include "cbd_blkdev.h"
 
 enum cbd_queue_state {
-	cbd_queue_state_none	= 0,
-	cbd_queue_state_running	= 1,
-	cbd_queue_state_removing = 2,
-	cbd_queue_state_failed	= 3,	/* retired until dev-stop */
+	CBD_QUEUE_STATE_NONE	= 0,
+	CBD_QUEUE_STATE_RUNNING	= 1,
+	CBD_QUEUE_STATE_REMOVING = 2,
+	CBD_QUEUE_STATE_FAILED	= 3,	/* retired until dev-stop */
 };
 
 /*

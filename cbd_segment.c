@@ -41,7 +41,7 @@ int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 	type = READ_ONCE(info->type);
 	if (state > CBD_SLOT_STATE_REMOVING)
 		field = "state";
-	else if (type > cbds_type_cache)
+	else if (type > CBDS_TYPE_CACHE)
 		/*
 		 * A claimed segment has no type until its user sets it up
 		 * (cbd_segment_init()): only an unknown type is corrupt.
@@ -540,7 +540,7 @@ static ssize_t detail_show(struct device *dev, struct device_attribute *attr,
 	if (cbd_segment_info_validate(obj->cbdt, obj->id))
 		return -EIO;
 	if (cbd_slot_state(&info->state) == CBD_SLOT_STATE_NONE ||
-	    READ_ONCE(info->type) != cbds_type_channel)
+	    READ_ONCE(info->type) != CBDS_TYPE_CHANNEL)
 		return 0;
 
 	channel_info = container_of(info, struct cbd_channel_info, seg_info);
@@ -553,9 +553,9 @@ static DEVICE_ATTR_ADMIN_RO(detail);
 static const char *cbd_segment_type_str(u8 type)
 {
 	switch (type) {
-	case cbds_type_channel:
+	case CBDS_TYPE_CHANNEL:
 		return "channel";
-	case cbds_type_cache:
+	case CBDS_TYPE_CACHE:
 		return "cache";
 	default:
 		return "Unknown";

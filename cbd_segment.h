@@ -10,9 +10,9 @@
 #include "cbd_transport.h"
 
 enum cbd_seg_type {
-	cbds_type_none		= 0,
-	cbds_type_channel	= 1,
-	cbds_type_cache		= 2,
+	CBDS_TYPE_NONE		= 0,
+	CBDS_TYPE_CHANNEL	= 1,
+	CBDS_TYPE_CACHE		= 2,
 };
 
 /**
