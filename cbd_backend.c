@@ -32,7 +32,7 @@ static struct cbd_backend_info *cbd_dev_to_backend_info(struct device *dev)
 {
 	struct cbd_obj_device *obj = container_of(dev, struct cbd_obj_device, dev);
 
-	return cbdt_get_backend_info(obj->cbdt, obj->id);
+	return cbdt_backend_info(obj->cbdt, obj->id);
 }
 
 static bool cbd_backend_info_in_use(struct cbd_backend_info *info)
@@ -104,7 +104,7 @@ static bool cbd_str_terminated(const char *s, size_t len)
 int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
 			      struct cbd_backend_snap *snap)
 {
-	struct cbd_backend_info *info = cbdt_get_backend_info(cbdt, id);
+	struct cbd_backend_info *info = cbdt_backend_info(cbdt, id);
 	struct cbd_cache_info *ci = &info->cache_info;
 	struct cbd_segment_info *seg_info;
 	const char *field;
@@ -164,7 +164,7 @@ int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id, u32 flags,
 		goto bad;
 	}
 	if (flags & CBD_BI_V_CACHE) {
-		seg_info = cbdt_get_segment_info(cbdt, snap->seg_id);
+		seg_info = cbdt_segment_info(cbdt, snap->seg_id);
 		if (cbd_segment_info_validate(cbdt, snap->seg_id) ||
 		    cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
 		    READ_ONCE(seg_info->type) != CBDS_TYPE_CACHE) {
@@ -377,7 +377,7 @@ const struct device_type cbd_backends_type = {
 bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
 	return cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
-				    &cbdt_get_backend_info(cbdt, id)->alive_ts,
+				    &cbdt_backend_info(cbdt, id)->alive_ts,
 				    CBD_HB_TIMEOUT_MS);
 }
 
@@ -392,7 +392,7 @@ bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id)
 bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id)
 {
 	return !cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
-				     &cbdt_get_backend_info(cbdt, id)->alive_ts,
+				     &cbdt_backend_info(cbdt, id)->alive_ts,
 				     CBD_BACKEND_GIVE_UP_MS);
 }
 
@@ -413,8 +413,8 @@ static struct cbd_handler *cbd_backend_find_handler(struct cbd_backend *cbdb,
 	return NULL;
 }
 
-static struct cbd_handler *cbd_backend_get_handler(struct cbd_backend *cbdb,
-						   u32 seg_id)
+static struct cbd_handler *cbd_backend_lookup_handler(struct cbd_backend *cbdb,
+						      u32 seg_id)
 {
 	struct cbd_handler *handler;
 
@@ -445,7 +445,7 @@ void cbd_backend_kick_state(struct cbd_backend *cbdb)
 static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
 {
 	struct cbd_transport *cbdt = cbdb->cbdt;
-	struct cbd_segment_info *seg_info = cbdt_get_segment_info(cbdt, seg_id);
+	struct cbd_segment_info *seg_info = cbdt_segment_info(cbdt, seg_id);
 	struct cbd_channel_info *info;
 	u32 blkdev_id;
 
@@ -471,7 +471,7 @@ static bool cbd_backend_should_serve(struct cbd_backend *cbdb, u32 seg_id)
  */
 static void cbd_backend_scan_channel(struct cbd_backend *cbdb, u32 seg_id)
 {
-	struct cbd_handler *handler = cbd_backend_get_handler(cbdb, seg_id);
+	struct cbd_handler *handler = cbd_backend_lookup_handler(cbdb, seg_id);
 	bool serve = cbd_backend_should_serve(cbdb, seg_id);
 	int ret;
 
@@ -548,7 +548,7 @@ static int cbd_backend_reattach_slot(struct cbd_backend *cbdb, u32 backend_id,
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
 
-	info = cbdt_get_backend_info(cbdt, backend_id);
+	info = cbdt_backend_info(cbdt, backend_id);
 	if (!le64_to_cpu(READ_ONCE(info->dev_size))) {
 		cbdt_log(err, cbdt, "backend%u was never used\n", backend_id);
 		return -ENOENT;
@@ -618,12 +618,12 @@ static int cbd_backend_claim_slot(struct cbd_backend *cbdb,
 	if (opts->backend_id != U32_MAX)
 		return cbd_backend_reattach_slot(cbdb, opts->backend_id, claimed);
 
-	ret = cbdt_get_empty_backend_id(cbdb->cbdt, &cbdb->backend_id);
+	ret = cbdt_claim_backend_id(cbdb->cbdt, &cbdb->backend_id);
 	if (ret)
 		return ret;
 
 	*claimed = true;
-	cbdb->backend_info = cbdt_get_backend_info(cbdb->cbdt, cbdb->backend_id);
+	cbdb->backend_info = cbdt_backend_info(cbdb->cbdt, cbdb->backend_id);
 	cbdb->owner_gen = CBD_OWNER_GEN(cbd_backend_owner_read(cbdb->backend_info));
 	return 0;
 }
@@ -899,7 +899,7 @@ static int cbd_backend_mark_removing(struct cbd_backend *cbdb)
  */
 static u64 cbd_backend_dead_blkdev_ts(struct cbd_backend *cbdb, u32 id)
 {
-	struct cbd_blkdev_info *info = cbdt_get_blkdev_info(cbdb->cbdt, id);
+	struct cbd_blkdev_info *info = cbdt_blkdev_info(cbdb->cbdt, id);
 
 	if (cbd_slot_state(&info->state) != CBD_SLOT_STATE_RUNNING ||
 	    le32_to_cpu(READ_ONCE(info->backend_id)) != cbdb->backend_id ||
@@ -971,7 +971,7 @@ int cbd_backend_stop(struct cbd_transport *cbdt, u32 backend_id)
 	struct cbd_backend *cbdb;
 	int ret;
 
-	cbdb = cbdt_get_backend(cbdt, backend_id);
+	cbdb = cbdt_find_backend(cbdt, backend_id);
 	if (!cbdb)
 		return -ENOENT;
 
@@ -1051,7 +1051,7 @@ int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id)
 	struct cbd_handler *handler;
 	struct cbd_backend *cbdb;
 
-	cbdb = cbdt_get_backend(cbdt, backend_id);
+	cbdb = cbdt_find_backend(cbdt, backend_id);
 	if (!cbdb)
 		return -ENOENT;
 
@@ -1100,7 +1100,7 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force)
 	if (!cbdt_backend_id_valid(cbdt, backend_id))
 		return -EINVAL;
 
-	info = cbdt_get_backend_info(cbdt, backend_id);
+	info = cbdt_backend_info(cbdt, backend_id);
 	if (cbd_backend_info_is_alive(cbdt, backend_id)) {
 		cbdt_log(err, cbdt, "backend%u is still alive\n", backend_id);
 		return -EBUSY;

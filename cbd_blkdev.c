@@ -41,7 +41,7 @@ static DEFINE_IDA(cbd_mapped_id_ida);
 int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 			     struct cbd_blkdev_snap *snap)
 {
-	struct cbd_blkdev_info *info = cbdt_get_blkdev_info(cbdt, id);
+	struct cbd_blkdev_info *info = cbdt_blkdev_info(cbdt, id);
 	const char *field;
 
 	if (cbdt_probe_record(info, sizeof(*info))) {
@@ -162,7 +162,7 @@ const struct device_type cbd_blkdevs_type = {
 bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
 	return cbd_heartbeat_within(cbdt, CBD_HB_BLKDEV, id,
-				    &cbdt_get_blkdev_info(cbdt, id)->alive_ts,
+				    &cbdt_blkdev_info(cbdt, id)->alive_ts,
 				    CBD_HB_TIMEOUT_MS);
 }
 
@@ -588,7 +588,7 @@ static struct cbd_blkdev *cbd_blkdev_alloc(struct cbd_transport *cbdt,
 	cbd_blkdev->cbdt = cbdt;
 	cbd_blkdev->backend_id = backend_id;
 	cbd_blkdev->num_queues = queues;
-	cbd_blkdev->backend_info = cbdt_get_backend_info(cbdt, backend_id);
+	cbd_blkdev->backend_info = cbdt_backend_info(cbdt, backend_id);
 	cbd_blkdev->dev_size = snap->dev_size;
 	cbd_blkdev->cache_segs = snap->n_segs;
 
@@ -604,10 +604,10 @@ static int cbd_blkdev_claim_ids(struct cbd_blkdev *cbd_blkdev)
 	struct cbd_transport *cbdt = cbd_blkdev->cbdt;
 	int ret;
 
-	ret = cbdt_get_empty_blkdev_id(cbdt, &cbd_blkdev->blkdev_id);
+	ret = cbdt_claim_blkdev_id(cbdt, &cbd_blkdev->blkdev_id);
 	if (ret)
 		return ret;
-	cbd_blkdev->blkdev_info = cbdt_get_blkdev_info(cbdt, cbd_blkdev->blkdev_id);
+	cbd_blkdev->blkdev_info = cbdt_blkdev_info(cbdt, cbd_blkdev->blkdev_id);
 
 	/* freed in cbd_blkdev_release(), with the gendisk */
 	ret = ida_alloc_max(&cbd_mapped_id_ida,
@@ -773,7 +773,7 @@ int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force)
 	struct cbd_blkdev *cbd_blkdev;
 	int ret;
 
-	cbd_blkdev = cbdt_get_blkdev(cbdt, devid);
+	cbd_blkdev = cbdt_find_blkdev(cbdt, devid);
 	if (!cbd_blkdev)
 		return -EINVAL;
 
@@ -814,7 +814,7 @@ static void cbd_blkdev_release_channels(struct cbd_transport *cbdt, u32 devid)
 	u32 seg_id;
 
 	for (seg_id = 0; seg_id < cbdt->segment_num; seg_id++) {
-		seg_info = cbdt_get_segment_info(cbdt, seg_id);
+		seg_info = cbdt_segment_info(cbdt, seg_id);
 		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
 		    READ_ONCE(seg_info->type) != CBDS_TYPE_CHANNEL)
 			continue;
@@ -847,7 +847,7 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 	if (!cbdt_blkdev_id_valid(cbdt, devid))
 		return -EINVAL;
 
-	info = cbdt_get_blkdev_info(cbdt, devid);
+	info = cbdt_blkdev_info(cbdt, devid);
 	if (cbd_blkdev_info_is_alive(cbdt, devid)) {
 		cbdt_log(err, cbdt, "blkdev%u is still alive\n", devid);
 		return -EBUSY;
@@ -864,7 +864,7 @@ int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid)
 	cbdt_flush(cbdt, &info->state, sizeof(info->state));
 
 	if (cbdt_backend_id_valid(cbdt, backend_id))
-		cbd_backend_blkdev_put(cbdt, cbdt_get_backend_info(cbdt, backend_id));
+		cbd_backend_blkdev_put(cbdt, cbdt_backend_info(cbdt, backend_id));
 
 	return 0;
 }

@@ -204,8 +204,8 @@ static int cbd_cache_keys_init(struct cbd_cache *cache)
 	if (ret)
 		return ret;
 
-	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->key_tail_pos,
-				       &cache->key_tail)) {
+	if (!cbd_cache_pos_onmedia_load(cache, &cache->cache_info->key_tail_pos,
+					&cache->key_tail)) {
 		cbd_cache_log(err, cache, "invalid key_tail on media\n");
 		return -EINVAL;
 	}
@@ -260,8 +260,8 @@ static void cbd_cache_info_reset(struct cbd_cache *cache)
 	struct cbd_cache_pos start = { .seg = &cache->segments[0], .off = 0 };
 	u16 gc_percent = le16_to_cpu(info->gc_percent);
 
-	cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, &start);
-	cbd_cache_pos_onmedia_set(cache, &info->dirty_tail_pos, &start);
+	cbd_cache_pos_onmedia_store(cache, &info->key_tail_pos, &start);
+	cbd_cache_pos_onmedia_store(cache, &info->dirty_tail_pos, &start);
 	info->used_segs = 0;
 	if (gc_percent > CBD_CACHE_GC_PERCENT_MAX)
 		info->gc_percent = cpu_to_le16(CBD_CACHE_GC_PERCENT_DEFAULT);

@@ -64,7 +64,7 @@ static int cbd_cache_gc_step(struct cbd_cache *cache)
 	struct cbd_cache_segment *old;
 	struct cbd_cache_pos dirty;
 
-	if (!cbd_cache_pos_onmedia_get(cache, &info->dirty_tail_pos, &dirty)) {
+	if (!cbd_cache_pos_onmedia_load(cache, &info->dirty_tail_pos, &dirty)) {
 		cbd_cache_log(err_ratelimited, cache, "invalid dirty_tail on media\n");
 		return -EBADMSG;
 	}
@@ -85,7 +85,7 @@ static int cbd_cache_gc_step(struct cbd_cache *cache)
 			return 0;
 		}
 		tail->off = 0;
-		cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, tail);
+		cbd_cache_pos_onmedia_store(cache, &info->key_tail_pos, tail);
 		cbd_cache_seg_free(old);
 		return 1;
 	}
@@ -99,7 +99,7 @@ static int cbd_cache_gc_step(struct cbd_cache *cache)
 	}
 
 	cbd_cache_kset_next_pos(kset, tail);
-	cbd_cache_pos_onmedia_set(cache, &info->key_tail_pos, tail);
+	cbd_cache_pos_onmedia_store(cache, &info->key_tail_pos, tail);
 	cbd_cache_gc_kset(cache, kset);
 
 	return 1;

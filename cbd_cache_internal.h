@@ -522,8 +522,8 @@ static inline u32 cbd_cache_gc_percent(struct cbd_cache *cache)
 /* cbd_cache_segment.c */
 int cbd_cache_segments_init(struct cbd_cache *cache, bool alloc);
 void cbd_cache_segments_exit(struct cbd_cache *cache);
-struct cbd_cache_segment *cbd_cache_seg_get_free(struct cbd_cache *cache,
-						 u32 reserve);
+struct cbd_cache_segment *cbd_cache_seg_claim(struct cbd_cache *cache,
+					      u32 reserve);
 void cbd_cache_seg_mark_used(struct cbd_cache *cache,
 			     struct cbd_cache_segment *seg);
 void cbd_cache_seg_get(struct cbd_cache_segment *seg);
@@ -536,12 +536,12 @@ u64 cbd_cache_seg_info_gen(struct cbd_cache_segment *seg);
 void cbd_cache_used_segs_update(struct cbd_cache *cache);
 void cbd_cache_copy_from_bio(struct cbd_cache_pos *pos, u32 len,
 			     struct bio *bio, u32 bio_off);
-bool cbd_cache_pos_onmedia_get(struct cbd_cache *cache,
-			       struct cbd_cache_pos_onmedia *onmedia,
-			       struct cbd_cache_pos *pos);
-void cbd_cache_pos_onmedia_set(struct cbd_cache *cache,
-			       struct cbd_cache_pos_onmedia *onmedia,
-			       struct cbd_cache_pos *pos);
+bool cbd_cache_pos_onmedia_load(struct cbd_cache *cache,
+				struct cbd_cache_pos_onmedia *onmedia,
+				struct cbd_cache_pos *pos);
+void cbd_cache_pos_onmedia_store(struct cbd_cache *cache,
+				 struct cbd_cache_pos_onmedia *onmedia,
+				 struct cbd_cache_pos *pos);
 
 /* cbd_cache_key.c */
 struct cbd_cache_key *cbd_cache_key_alloc(struct cbd_cache *cache, gfp_t gfp);

@@ -539,7 +539,7 @@ static int cbd_cache_journal_write(struct cbd_cache *cache,
 
 	if (cbd_cache_seg_size(head->seg) - head->off < CBD_KSET_ONMEDIA_SIZE_MAX) {
 		/* the key journal may take the last free segment */
-		next = cbd_cache_seg_get_free(cache, 0);
+		next = cbd_cache_seg_claim(cache, 0);
 		if (!next)
 			return -EBUSY;
 		cbd_cache_seg_link(head->seg, next);

@@ -92,7 +92,7 @@ int cbd_cache_data_alloc(struct cbd_cache *cache, u32 head_idx,
 	spin_lock(&head->lock);
 	seg = head->pos.seg;
 	if (!seg) {
-		seg = cbd_cache_seg_get_free(cache, CBD_CACHE_DATA_RESERVE);
+		seg = cbd_cache_seg_claim(cache, CBD_CACHE_DATA_RESERVE);
 		if (!seg) {
 			spin_unlock(&head->lock);
 			cbd_cache_space_wanted(cache);
@@ -548,7 +548,7 @@ static int cbd_cache_copy_hit(struct cbd_cache *cache,
 
 	if (READ_ONCE(seg->gen) != hit->seg_gen)
 		return -EAGAIN;
-	/* gen before the data: pairs with cbd_cache_seg_get_free() */
+	/* gen before the data: pairs with cbd_cache_seg_claim() */
 	smp_rmb();
 
 	ret = cbds_copy_to_bio(&seg->segment, hit->seg_off, hit->len, bio,

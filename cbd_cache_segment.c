@@ -78,7 +78,7 @@ static int cbd_cache_segments_alloc(struct cbd_cache *cache)
 
 	for (i = 0; i < cache->n_segs; i++) {
 		/* claimed atomically: state running, header zeroed */
-		ret = cbdt_get_empty_segment_id(cache->cbdt, &seg_id);
+		ret = cbdt_claim_segment_id(cache->cbdt, &seg_id);
 		if (ret) {
 			cbd_cache_log(err, cache, "no free segment for cache segment %u of %u\n",
 				      i, cache->n_segs);
@@ -124,7 +124,7 @@ static int cbd_cache_segments_follow(struct cbd_cache *cache)
 		}
 		__set_bit(seg_id, seen);
 
-		seg_info = cbdt_get_segment_info(cbdt, seg_id);
+		seg_info = cbdt_segment_info(cbdt, seg_id);
 		if (cbd_slot_state(&seg_info->state) != CBD_SLOT_STATE_RUNNING ||
 		    READ_ONCE(seg_info->type) != CBDS_TYPE_CACHE) {
 			cbd_cache_log(err, cache, "segment %u is not a cache segment any more\n",
@@ -197,7 +197,7 @@ void cbd_cache_used_segs_update(struct cbd_cache *cache)
 }
 
 /**
- * cbd_cache_seg_get_free - claim a free segment for data or keys
+ * cbd_cache_seg_claim - claim a free segment for data or keys
  * @cache: blkdev instance
  * @reserve: free segments that must be left for others
  *
@@ -206,8 +206,8 @@ void cbd_cache_used_segs_update(struct cbd_cache *cache)
  *
  * Return: the segment, or NULL if no more than @reserve are free.
  */
-struct cbd_cache_segment *cbd_cache_seg_get_free(struct cbd_cache *cache,
-						 u32 reserve)
+struct cbd_cache_segment *cbd_cache_seg_claim(struct cbd_cache *cache,
+					      u32 reserve)
 {
 	struct cbd_cache_segment *seg;
 	struct cbd_cache_seg_info *info;
@@ -397,16 +397,16 @@ void cbd_cache_copy_from_bio(struct cbd_cache_pos *pos, u32 len,
 }
 
 /**
- * cbd_cache_pos_onmedia_get - read and validate a position from media
+ * cbd_cache_pos_onmedia_load - read and validate a position from media
  * @cache: cache
  * @onmedia: position in cache_info
  * @pos: result
  *
  * Return: false if the position is not valid.
  */
-bool cbd_cache_pos_onmedia_get(struct cbd_cache *cache,
-			       struct cbd_cache_pos_onmedia *onmedia,
-			       struct cbd_cache_pos *pos)
+bool cbd_cache_pos_onmedia_load(struct cbd_cache *cache,
+				struct cbd_cache_pos_onmedia *onmedia,
+				struct cbd_cache_pos *pos)
 {
 	struct cbd_cache_pos_onmedia val;
 	u32 id, off;
@@ -426,14 +426,14 @@ bool cbd_cache_pos_onmedia_get(struct cbd_cache *cache,
 }
 
 /**
- * cbd_cache_pos_onmedia_set - store a position on media, flushed
+ * cbd_cache_pos_onmedia_store - store a position on media, flushed
  * @cache: cache
  * @onmedia: position in cache_info
  * @pos: value
  */
-void cbd_cache_pos_onmedia_set(struct cbd_cache *cache,
-			       struct cbd_cache_pos_onmedia *onmedia,
-			       struct cbd_cache_pos *pos)
+void cbd_cache_pos_onmedia_store(struct cbd_cache *cache,
+				 struct cbd_cache_pos_onmedia *onmedia,
+				 struct cbd_cache_pos *pos)
 {
 	struct cbd_cache_pos_onmedia val = {
 		.cache_seg_id	= cpu_to_le32(pos->seg->cache_seg_id),
@@ -481,10 +481,10 @@ bool cbd_cache_info_may_be_dirty(struct cbd_transport *cbdt,
 			return true;
 		if (i == idx)
 			break;
-		seg_id = le32_to_cpu(READ_ONCE(cbdt_get_segment_info(cbdt, seg_id)->next_seg));
+		seg_id = le32_to_cpu(READ_ONCE(cbdt_segment_info(cbdt, seg_id)->next_seg));
 	}
 
-	seg = (struct cbd_cache_seg_info *)cbdt_get_segment_info(cbdt, seg_id);
+	seg = (struct cbd_cache_seg_info *)cbdt_segment_info(cbdt, seg_id);
 	if (READ_ONCE(seg->segment_info.type) != CBDS_TYPE_CACHE)
 		return true;
 	/* at the end of a segment: the journal continues in the next one */

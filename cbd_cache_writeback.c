@@ -83,7 +83,7 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 	spin_lock(&cache->dirty_tail_lock);
 	cache->dirty_tail = *pos;
 	spin_unlock(&cache->dirty_tail_lock);
-	cbd_cache_pos_onmedia_set(cache, &cache->cache_info->dirty_tail_pos, pos);
+	cbd_cache_pos_onmedia_store(cache, &cache->cache_info->dirty_tail_pos, pos);
 	cbd_cache_wb_rate_sample(cache);
 	return 0;
 }
@@ -318,8 +318,8 @@ int cbd_cache_writeback_drain(struct cbd_cache *cache)
 	return ret;
 }
 
-static void cbd_cache_dirty_tail_get(struct cbd_cache *cache,
-				     struct cbd_cache_pos *pos)
+static void cbd_cache_dirty_tail_read(struct cbd_cache *cache,
+				      struct cbd_cache_pos *pos)
 {
 	spin_lock(&cache->dirty_tail_lock);
 	*pos = cache->dirty_tail;
@@ -391,10 +391,10 @@ int cbd_cache_dirty_bytes(struct cbd_cache *cache, u64 *bytes)
 	if (!buf)
 		return -ENOMEM;
 
-	cbd_cache_dirty_tail_get(cache, &pos);
+	cbd_cache_dirty_tail_read(cache, &pos);
 	for (i = 0; i < CBD_CACHE_DIRTY_WALKS; i++) {
 		*bytes = cbd_cache_dirty_bytes_from(cache, pos, buf);
-		cbd_cache_dirty_tail_get(cache, &now);
+		cbd_cache_dirty_tail_read(cache, &now);
 		if (cbd_cache_pos_equal(&now, &pos))
 			break;
 		pos = now;
@@ -414,8 +414,8 @@ int cbd_cache_writeback_init(struct cbd_cache *cache)
 {
 	int ret;
 
-	if (!cbd_cache_pos_onmedia_get(cache, &cache->cache_info->dirty_tail_pos,
-				       &cache->dirty_tail)) {
+	if (!cbd_cache_pos_onmedia_load(cache, &cache->cache_info->dirty_tail_pos,
+					&cache->dirty_tail)) {
 		cbd_cache_log(err, cache, "invalid dirty_tail on media\n");
 		return -EINVAL;
 	}

@@ -80,7 +80,7 @@ void cbd_channel_exit(struct cbd_channel *channel)
 }
 
 /**
- * cbd_get_empty_channel_id - allocate a segment for a new channel
+ * cbd_channel_claim_id - allocate a segment for a new channel
  * @cbdt: transport
  * @id: the segment id on success
  *
@@ -90,16 +90,16 @@ void cbd_channel_exit(struct cbd_channel *channel)
  *
  * Return: 0 or -ENOENT if no segment is free.
  */
-int cbd_get_empty_channel_id(struct cbd_transport *cbdt, u32 *id)
+int cbd_channel_claim_id(struct cbd_transport *cbdt, u32 *id)
 {
 	struct cbd_segment_info *info;
 	int ret;
 
-	ret = cbdt_get_empty_segment_id(cbdt, id);
+	ret = cbdt_claim_segment_id(cbdt, id);
 	if (ret)
 		return ret;
 
-	info = cbdt_get_segment_info(cbdt, *id);
+	info = cbdt_segment_info(cbdt, *id);
 	cbdt_zero_range(cbdt, (void *)info + sizeof(*info),
 			CBDC_META_SIZE - sizeof(*info));
 	return 0;

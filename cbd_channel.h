@@ -182,7 +182,7 @@ void cbd_channel_init(struct cbd_channel *channel, struct cbd_transport *cbdt,
 void cbd_channel_exit(struct cbd_channel *channel);
 void cbd_channel_abandon(struct cbd_channel *channel);
 /* Claim a free segment and zero its channel metadata. */
-int cbd_get_empty_channel_id(struct cbd_transport *cbdt, u32 *id);
+int cbd_channel_claim_id(struct cbd_transport *cbdt, u32 *id);
 
 void cbdc_copy_from_bio(struct cbd_channel *channel, u32 data_off,
 			u32 data_len, struct bio *bio, u32 bio_off);

@@ -74,8 +74,8 @@ static const struct file_operations cbd_inject_backend_crash_fops = {
 };
 
 /* The user's write "A B": two unsigned decimal numbers. */
-static int cbd_debugfs_get_pair(const char __user *ubuf, size_t count,
-				u64 *a, u64 *b)
+static int cbd_debugfs_parse_pair(const char __user *ubuf, size_t count,
+				  u64 *a, u64 *b)
 {
 	char buf[48];
 
@@ -96,7 +96,7 @@ static ssize_t cbd_inject_handler_stall_write(struct file *file,
 	u64 seg_id, stall;
 	int ret;
 
-	ret = cbd_debugfs_get_pair(ubuf, count, &seg_id, &stall);
+	ret = cbd_debugfs_parse_pair(ubuf, count, &seg_id, &stall);
 	if (ret)
 		return ret;
 	if (seg_id > U32_MAX || stall > 1)
@@ -120,7 +120,7 @@ static ssize_t cbd_inject_memory_failure_write(struct file *file,
 	u64 off, len;
 	int ret;
 
-	ret = cbd_debugfs_get_pair(ubuf, count, &off, &len);
+	ret = cbd_debugfs_parse_pair(ubuf, count, &off, &len);
 	if (ret)
 		return ret;
 

@@ -63,13 +63,13 @@ static const __le64 *cbd_hb_stamp(struct cbd_transport *cbdt,
 {
 	switch (kind) {
 	case CBD_HB_HOST:
-		return &cbdt_get_host_info(cbdt, id)->alive_ts;
+		return &cbdt_host_info(cbdt, id)->alive_ts;
 	case CBD_HB_BACKEND:
-		return &cbdt_get_backend_info(cbdt, id)->alive_ts;
+		return &cbdt_backend_info(cbdt, id)->alive_ts;
 	case CBD_HB_BLKDEV:
-		return &cbdt_get_blkdev_info(cbdt, id)->alive_ts;
+		return &cbdt_blkdev_info(cbdt, id)->alive_ts;
 	default:
-		return &cbdt_get_segment_info(cbdt, id)->alive_ts;
+		return &cbdt_segment_info(cbdt, id)->alive_ts;
 	}
 }
 

@@ -23,7 +23,7 @@
  */
 bool cbd_host_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
-	struct cbd_host_info *info = cbdt_get_host_info(cbdt, id);
+	struct cbd_host_info *info = cbdt_host_info(cbdt, id);
 
 	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
 	       cbd_heartbeat_within(cbdt, CBD_HB_HOST, id, &info->alive_ts,
@@ -63,7 +63,7 @@ u32 cbd_hosts_in_use(struct cbd_transport *cbdt)
 	u32 i, used = 0;
 
 	for (i = 0; i < cbdt->host_num; i++) {
-		if (cbd_slot_state(&cbdt_get_host_info(cbdt, i)->state) !=
+		if (cbd_slot_state(&cbdt_host_info(cbdt, i)->state) !=
 		    CBD_SLOT_STATE_NONE)
 			used++;
 	}
@@ -85,7 +85,7 @@ u32 cbd_hosts_beating(struct cbd_transport *cbdt)
 	u32 i, beating = 0;
 
 	for (i = 0; i < cbdt->host_num; i++) {
-		if (cbd_slot_state(&cbdt_get_host_info(cbdt, i)->state) !=
+		if (cbd_slot_state(&cbdt_host_info(cbdt, i)->state) !=
 		    CBD_SLOT_STATE_NONE &&
 		    cbd_heartbeat_beating(cbdt, CBD_HB_HOST, i))
 			beating++;
@@ -176,7 +176,7 @@ int cbd_host_register(struct cbd_transport *cbdt, const char *hostname)
 	if (!host)
 		return -ENOMEM;
 
-	ret = cbdt_get_empty_host_id(cbdt, &host_id);
+	ret = cbdt_claim_host_id(cbdt, &host_id);
 	if (ret) {
 		cbdt_log(err, cbdt, "no free host slot\n");
 		kfree(host);
@@ -185,7 +185,7 @@ int cbd_host_register(struct cbd_transport *cbdt, const char *hostname)
 
 	host->host_id = host_id;
 	host->cbdt = cbdt;
-	host->host_info = cbdt_get_host_info(cbdt, host_id);
+	host->host_info = cbdt_host_info(cbdt, host_id);
 	/* The slot is ours and zeroed: the name needs no padding. */
 	strscpy(host->host_info->hostname, hostname, CBD_NAME_LEN);
 	cbdt_flush(cbdt, host->host_info, sizeof(*host->host_info));
@@ -236,7 +236,7 @@ int cbd_host_clear(struct cbd_transport *cbdt, u32 host_id)
 	if (cbdt->host && cbdt->host->host_id == host_id)
 		return -EBUSY;
 
-	info = cbdt_get_host_info(cbdt, host_id);
+	info = cbdt_host_info(cbdt, host_id);
 	if (cbd_host_info_is_alive(cbdt, host_id))
 		return -EBUSY;
 
@@ -253,7 +253,7 @@ static struct cbd_host_info *cbd_host_info_of(struct device *dev)
 {
 	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 
-	return cbdt_get_host_info(obj->cbdt, obj->id);
+	return cbdt_host_info(obj->cbdt, obj->id);
 }
 
 static ssize_t hostname_show(struct device *dev, struct device_attribute *attr,

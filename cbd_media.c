@@ -198,7 +198,7 @@ static void cbdt_media_failure_segment(struct cbd_transport *cbdt, u32 id)
 	struct cbd_channel_info snap;
 
 	/* the header may be what failed: read it machine-check-safe */
-	if (cbdt_copy_record(&snap, cbdt_get_segment_info(cbdt, id), sizeof(snap))) {
+	if (cbdt_copy_record(&snap, cbdt_segment_info(cbdt, id), sizeof(snap))) {
 		cbdt_log(err, cbdt, "memory failure in segment%u: its header is unreadable\n", id);
 		return;
 	}

@@ -987,7 +987,7 @@ int cbd_queue_start(struct cbd_queue *cbdq)
 	if (!cbdq->released_extents)
 		return -ENOMEM;
 
-	ret = cbd_get_empty_channel_id(cbdt, &channel_id);
+	ret = cbd_channel_claim_id(cbdt, &channel_id);
 	if (ret) {
 		cbd_blkdev_log(err, cbdq->cbd_blkdev, "no free segment for queue %u\n",
 			       cbdq->index);

@@ -29,7 +29,7 @@
  */
 int cbd_segment_info_validate(struct cbd_transport *cbdt, u32 id)
 {
-	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, id);
+	struct cbd_segment_info *info = cbdt_segment_info(cbdt, id);
 	const char *field;
 	u8 state, type;
 
@@ -67,7 +67,7 @@ bad:
  */
 bool cbd_segment_info_is_alive(struct cbd_transport *cbdt, u32 id)
 {
-	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, id);
+	struct cbd_segment_info *info = cbdt_segment_info(cbdt, id);
 
 	return cbd_slot_state(&info->state) != CBD_SLOT_STATE_NONE &&
 	       cbd_heartbeat_within(cbdt, CBD_HB_SEGMENT, id, &info->alive_ts,
@@ -125,7 +125,7 @@ static u8 cbd_segment_ref_add(struct cbd_segment *segment, int delta)
 void cbd_segment_init(struct cbd_transport *cbdt, struct cbd_segment *segment,
 		      struct cbds_init_options *options)
 {
-	struct cbd_segment_info *info = cbdt_get_segment_info(cbdt, options->seg_id);
+	struct cbd_segment_info *info = cbdt_segment_info(cbdt, options->seg_id);
 
 	segment->cbdt = cbdt;
 	segment->seg_id = options->seg_id;
@@ -231,7 +231,7 @@ int cbd_segment_clear(struct cbd_transport *cbdt, u32 segment_id)
 	if (!cbdt_segment_id_valid(cbdt, segment_id))
 		return -EINVAL;
 
-	info = cbdt_get_segment_info(cbdt, segment_id);
+	info = cbdt_segment_info(cbdt, segment_id);
 	if (cbd_segment_info_is_alive(cbdt, segment_id))
 		return -EBUSY;
 
@@ -527,7 +527,7 @@ static struct cbd_segment_info *cbd_segment_info_of(struct device *dev)
 {
 	struct cbd_obj_device *obj = to_cbd_obj_device(dev);
 
-	return cbdt_get_segment_info(obj->cbdt, obj->id);
+	return cbdt_segment_info(obj->cbdt, obj->id);
 }
 
 static ssize_t detail_show(struct device *dev, struct device_attribute *attr,

@@ -462,7 +462,7 @@ static int cbdt_format(struct cbd_transport *cbdt, bool force)
 	cbdt_zero_range(cbdt, cbdt->base + cbdt->host_area_off,
 			cbdt->segment_area_off - cbdt->host_area_off);
 	for (i = 0; i < cbdt->segment_num; i++)
-		cbdt_zero_range(cbdt, cbdt_get_segment_info(cbdt, i),
+		cbdt_zero_range(cbdt, cbdt_segment_info(cbdt, i),
 				sizeof(struct cbd_segment_info));
 
 	/* hdr.magic is still 0 */
@@ -524,25 +524,25 @@ static void *cbdt_slot(struct cbd_transport *cbdt, u64 area_off, u32 stride,
 	return cbdt->base + area_off + (u64)stride * id;
 }
 
-struct cbd_host_info *cbdt_get_host_info(struct cbd_transport *cbdt, u32 id)
+struct cbd_host_info *cbdt_host_info(struct cbd_transport *cbdt, u32 id)
 {
 	return cbdt_slot(cbdt, cbdt->host_area_off, cbdt->host_info_size,
 			 cbdt->host_num, id);
 }
 
-struct cbd_backend_info *cbdt_get_backend_info(struct cbd_transport *cbdt, u32 id)
+struct cbd_backend_info *cbdt_backend_info(struct cbd_transport *cbdt, u32 id)
 {
 	return cbdt_slot(cbdt, cbdt->backend_area_off, cbdt->backend_info_size,
 			 cbdt->backend_num, id);
 }
 
-struct cbd_blkdev_info *cbdt_get_blkdev_info(struct cbd_transport *cbdt, u32 id)
+struct cbd_blkdev_info *cbdt_blkdev_info(struct cbd_transport *cbdt, u32 id)
 {
 	return cbdt_slot(cbdt, cbdt->blkdev_area_off, cbdt->blkdev_info_size,
 			 cbdt->blkdev_num, id);
 }
 
-struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 id)
+struct cbd_segment_info *cbdt_segment_info(struct cbd_transport *cbdt, u32 id)
 {
 	return cbdt_slot(cbdt, cbdt->segment_area_off, cbdt->segment_size,
 			 cbdt->segment_num, id);
@@ -554,9 +554,9 @@ struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 i
  * first @size bytes is then zeroed and the heartbeat set, so that nobody
  * clears the slot as dead before its owner's first heartbeat.
  */
-static int cbdt_get_empty_slot(struct cbd_transport *cbdt, u64 area_off,
-			       u32 stride, u32 num, size_t size,
-			       size_t alive_ts_off, u32 *id)
+static int cbdt_claim_slot(struct cbd_transport *cbdt, u64 area_off,
+			   u32 stride, u32 num, size_t size,
+			   size_t alive_ts_off, u32 *id)
 {
 	void *slot;
 	u32 i;
@@ -576,34 +576,34 @@ static int cbdt_get_empty_slot(struct cbd_transport *cbdt, u64 area_off,
 	return -ENOENT;
 }
 
-int cbdt_get_empty_host_id(struct cbd_transport *cbdt, u32 *id)
+int cbdt_claim_host_id(struct cbd_transport *cbdt, u32 *id)
 {
-	return cbdt_get_empty_slot(cbdt, cbdt->host_area_off,
+	return cbdt_claim_slot(cbdt, cbdt->host_area_off,
 				   cbdt->host_info_size, cbdt->host_num,
 				   cbdt->host_info_size,
 				   offsetof(struct cbd_host_info, alive_ts), id);
 }
 
-int cbdt_get_empty_backend_id(struct cbd_transport *cbdt, u32 *id)
+int cbdt_claim_backend_id(struct cbd_transport *cbdt, u32 *id)
 {
-	return cbdt_get_empty_slot(cbdt, cbdt->backend_area_off,
+	return cbdt_claim_slot(cbdt, cbdt->backend_area_off,
 				   cbdt->backend_info_size, cbdt->backend_num,
 				   cbdt->backend_info_size,
 				   offsetof(struct cbd_backend_info, alive_ts), id);
 }
 
-int cbdt_get_empty_blkdev_id(struct cbd_transport *cbdt, u32 *id)
+int cbdt_claim_blkdev_id(struct cbd_transport *cbdt, u32 *id)
 {
-	return cbdt_get_empty_slot(cbdt, cbdt->blkdev_area_off,
+	return cbdt_claim_slot(cbdt, cbdt->blkdev_area_off,
 				   cbdt->blkdev_info_size, cbdt->blkdev_num,
 				   cbdt->blkdev_info_size,
 				   offsetof(struct cbd_blkdev_info, alive_ts), id);
 }
 
 /* Only the 16-byte header is zeroed (no 16 MiB memset in the I/O path). */
-int cbdt_get_empty_segment_id(struct cbd_transport *cbdt, u32 *id)
+int cbdt_claim_segment_id(struct cbd_transport *cbdt, u32 *id)
 {
-	return cbdt_get_empty_slot(cbdt, cbdt->segment_area_off,
+	return cbdt_claim_slot(cbdt, cbdt->segment_area_off,
 				   cbdt->segment_size, cbdt->segment_num,
 				   sizeof(struct cbd_segment_info),
 				   offsetof(struct cbd_segment_info, alive_ts), id);
@@ -664,7 +664,12 @@ void cbdt_kick_backend(struct cbd_transport *cbdt, u32 backend_id)
 	cbdt_backend_call(cbdt, backend_id, cbdt_kick_backend_fn, 0);
 }
 
-struct cbd_backend *cbdt_get_backend(struct cbd_transport *cbdt, u32 id)
+/*
+ * The local backend or blkdev with slot @id, or NULL.  Only adm
+ * operations (under adm_lock) and unregister (after adm is disabled)
+ * start and stop them, so the result stays valid for such a caller.
+ */
+struct cbd_backend *cbdt_find_backend(struct cbd_transport *cbdt, u32 id)
 {
 	struct cbd_backend *cbdb, *found = NULL;
 
@@ -694,7 +699,7 @@ void cbdt_del_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev)
 	spin_unlock(&cbdt->lock);
 }
 
-struct cbd_blkdev *cbdt_get_blkdev(struct cbd_transport *cbdt, u32 id)
+struct cbd_blkdev *cbdt_find_blkdev(struct cbd_transport *cbdt, u32 id)
 {
 	struct cbd_blkdev *blkdev, *found = NULL;
 

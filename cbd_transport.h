@@ -247,10 +247,10 @@ bool cbdt_backend_id_valid(struct cbd_transport *cbdt, u32 id);
 bool cbdt_blkdev_id_valid(struct cbd_transport *cbdt, u32 id);
 bool cbdt_segment_id_valid(struct cbd_transport *cbdt, u32 id);
 
-struct cbd_host_info *cbdt_get_host_info(struct cbd_transport *cbdt, u32 id);
-struct cbd_backend_info *cbdt_get_backend_info(struct cbd_transport *cbdt, u32 id);
-struct cbd_blkdev_info *cbdt_get_blkdev_info(struct cbd_transport *cbdt, u32 id);
-struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_host_info *cbdt_host_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_backend_info *cbdt_backend_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_blkdev_info *cbdt_blkdev_info(struct cbd_transport *cbdt, u32 id);
+struct cbd_segment_info *cbdt_segment_info(struct cbd_transport *cbdt, u32 id);
 
 /*
  * Allocation: scan for a free slot and claim it atomically (state becomes
@@ -260,19 +260,19 @@ struct cbd_segment_info *cbdt_get_segment_info(struct cbd_transport *cbdt, u32 i
  * free.  A claimed slot is given back by its owner's stop/exit path or,
  * once dead, by the matching *-clear adm command.
  */
-int cbdt_get_empty_host_id(struct cbd_transport *cbdt, u32 *id);
-int cbdt_get_empty_backend_id(struct cbd_transport *cbdt, u32 *id);
-int cbdt_get_empty_blkdev_id(struct cbd_transport *cbdt, u32 *id);
-int cbdt_get_empty_segment_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_claim_host_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_claim_backend_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_claim_blkdev_id(struct cbd_transport *cbdt, u32 *id);
+int cbdt_claim_segment_id(struct cbd_transport *cbdt, u32 *id);
 
 /* Local object lists */
 void cbdt_add_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
 void cbdt_del_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
-struct cbd_backend *cbdt_get_backend(struct cbd_transport *cbdt, u32 id);
+struct cbd_backend *cbdt_find_backend(struct cbd_transport *cbdt, u32 id);
 void cbdt_kick_backend(struct cbd_transport *cbdt, u32 backend_id);
 void cbdt_add_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
 void cbdt_del_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
-struct cbd_blkdev *cbdt_get_blkdev(struct cbd_transport *cbdt, u32 id);
+struct cbd_blkdev *cbdt_find_blkdev(struct cbd_transport *cbdt, u32 id);
 
 /**
  * cbdt_flush - write back a range of the transport to the persistence domain
