@@ -5,7 +5,7 @@
 #
 #   make                 build cbd.ko against $(KDIR)
 #   make W=1 / C=1       extra warnings / sparse (passed through to kbuild)
-#   make CRC=1 DEBUG=1   enable CONFIG_CBD_CRC / CONFIG_CBD_DEBUG
+#   make CRC=1 DEBUG=1   enable CONFIG_CBD_CRC / CONFIG_CBD_DEBUG (index checks)
 #   make MULTIHOST=0     build without CONFIG_CBD_MULTIHOST (default: on)
 #   make checkpatch      checkpatch.pl --strict over the sources
 #   make setup           install build/test dependencies (idempotent)

@@ -126,6 +126,29 @@ struct cbd_cache_key *cbd_cache_key_first_overlap(struct cbd_cache_tree *tree,
 	return found;
 }
 
+/*
+ * With CONFIG_CBD_DEBUG, the invariant of the index is checked at every
+ * insert: a linked key overlaps neither neighbour (the insert cut or
+ * deleted whatever it overlapped).  Keys come from the journal only
+ * through cbd_cache_key_decode(), so a violation is a bug of the index
+ * code, not bad input: warn once and go on.
+ */
+static void cbd_cache_key_check_neighbours(struct cbd_cache_key *key)
+{
+	struct rb_node *prev = rb_prev(&key->rb_node);
+	struct rb_node *next = rb_next(&key->rb_node);
+	struct cbd_cache_key *p, *n;
+
+	p = prev ? rb_entry(prev, struct cbd_cache_key, rb_node) : NULL;
+	n = next ? rb_entry(next, struct cbd_cache_key, rb_node) : NULL;
+	WARN_ONCE(p && cbd_cache_key_end(p) > key->off,
+		  "cbd: index: key %llu+%u overlaps the previous %llu+%u\n",
+		  key->off, key->len, p->off, p->len);
+	WARN_ONCE(n && cbd_cache_key_end(key) > n->off,
+		  "cbd: index: key %llu+%u overlaps the next %llu+%u\n",
+		  key->off, key->len, n->off, n->len);
+}
+
 static void cbd_cache_key_link(struct cbd_cache_tree *tree,
 			       struct cbd_cache_key *key)
 {
@@ -144,6 +167,8 @@ static void cbd_cache_key_link(struct cbd_cache_tree *tree,
 	key->tree = tree;
 	rb_link_node(&key->rb_node, parent, new);
 	rb_insert_color(&key->rb_node, &tree->root);
+	if (IS_ENABLED(CONFIG_CBD_DEBUG))
+		cbd_cache_key_check_neighbours(key);
 }
 
 /* Drop the first @len bytes of a key. */

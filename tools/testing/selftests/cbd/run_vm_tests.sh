@@ -45,8 +45,10 @@
 #   SKIP_BUILD=1              do not run "make modules" first
 #   CRC_PASS=0                skip the CRC pass (default on when no tests
 #                             are named, unless MULTI_ONLY=1): the module
-#                             is also built with CONFIG_CBD_CRC (CRC=1, in
-#                             a scratch copy) and
+#                             is also built with CONFIG_CBD_CRC and
+#                             CONFIG_CBD_DEBUG (CRC=1 DEBUG=1, in a
+#                             scratch copy; DEBUG checks the cache index
+#                             at every insert) and
 #                             CRC_TESTS run with it in CRC_MODES (nvdimm)
 #
 # Prints one KTAP result per test and ends with the line
@@ -69,15 +71,16 @@ DISKS=${DISKS:-1G 512M}
 PMEM2_SIZE=${PMEM2_SIZE-256M}
 PMEM_MODES=${PMEM_MODES:-${PMEM:-cxl nvdimm}}
 
-# The CRC build goes to a scratch copy of the sources, so that cbd.ko in
-# the tree stays the default build.
+# The CRC build (with CONFIG_CBD_DEBUG's index checks too) goes to a
+# scratch copy of the sources, so that cbd.ko in the tree stays the
+# default build.
 CRC_DIR=${OUT_DIR:-$DIR/out}/crc-build
 build_crc() {
 	rm -rf "$CRC_DIR"
 	mkdir -p "$CRC_DIR"
 	cp "$VM_REPO"/Kbuild "$VM_REPO"/Kconfig "$VM_REPO"/Makefile \
 	   "$VM_REPO"/*.[ch] "$CRC_DIR"/
-	make -s -C "$CRC_DIR" CRC=1 modules
+	make -s -C "$CRC_DIR" CRC=1 DEBUG=1 modules
 }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
