@@ -7,6 +7,8 @@
 #   make W=1 / C=1       extra warnings / sparse (passed through to kbuild)
 #   make CRC=1 DEBUG=1   enable CONFIG_CBD_CRC / CONFIG_CBD_DEBUG (index checks)
 #   make MULTIHOST=0     build without CONFIG_CBD_MULTIHOST (default: on)
+#   make FAULT=0         build without CONFIG_CBD_FAULT_INJECTION (default:
+#                        on out of tree, as the selftests need it)
 #   make checkpatch      checkpatch.pl --strict over the sources
 #   make setup           install build/test dependencies (idempotent)
 #   make demo            set up, build, boot the demo VM
@@ -35,17 +37,22 @@ SELFTESTS := tools/testing/selftests/cbd
 CRC ?= 0
 DEBUG ?= 0
 MULTIHOST ?= 1
+# the selftests need the fault points (debugfs cbd/): on out of tree
+FAULT ?= 1
 
 CBD_KCFLAGS := $(if $(filter 1,$(MULTIHOST)),-DCONFIG_CBD_MULTIHOST=1) \
 	       $(if $(filter 1,$(CRC)),-DCONFIG_CBD_CRC=1) \
-	       $(if $(filter 1,$(DEBUG)),-DCONFIG_CBD_DEBUG=1)
+	       $(if $(filter 1,$(DEBUG)),-DCONFIG_CBD_DEBUG=1) \
+	       $(if $(filter 1,$(FAULT)),-DCONFIG_CBD_FAULT_INJECTION=1)
+CBD_KCONFIG := CONFIG_BLK_DEV_CBD=m \
+	       $(if $(filter 1,$(FAULT)),CONFIG_CBD_FAULT_INJECTION=y)
 
 CBD_SRCS := $(filter-out %.mod.c,$(wildcard *.c *.h)) Kconfig Kbuild
 
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_BLK_DEV_CBD=m \
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(CBD_KCONFIG) \
 		KCFLAGS="$(strip $(KCFLAGS) $(CBD_KCFLAGS))" modules
 
 clean:

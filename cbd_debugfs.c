@@ -23,10 +23,11 @@
  * that range as the DAX notify_failure of a poisoned page does, without
  * poisoning anything: what cbdt_media_failure() makes of it.
  *
- *   /sys/kernel/debug/cbd/fail_media_copy/
+ *   /sys/kernel/debug/cbd/fail_media_copy/, fail_handler_bio/
  *
- * Makes the machine-check-safe copy out of the transport fail (see
- * cbd_media.c).
+ * The fault points of cbd_fault.c.
+ *
+ * Built with CONFIG_CBD_FAULT_INJECTION only (cbd_debugfs.h has the stubs).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -38,6 +39,7 @@
 
 #include "cbd_backend.h"
 #include "cbd_debugfs.h"
+#include "cbd_fault.h"
 #include "cbd_handler.h"
 #include "cbd_media.h"
 
@@ -157,7 +159,7 @@ void cbdt_debugfs_remove(struct cbd_transport *cbdt)
 void cbd_debugfs_init(void)
 {
 	cbd_debugfs_root = debugfs_create_dir(CBD_DRV_NAME, NULL);
-	cbd_media_debugfs_init(cbd_debugfs_root);
+	cbd_fault_debugfs_init(cbd_debugfs_root);
 }
 
 void cbd_debugfs_exit(void)

@@ -29,6 +29,7 @@
 #include <linux/blkdev.h>
 #include <linux/srcu.h>
 
+#include "cbd_fault.h"
 #include "cbd_handler.h"
 #include "cbd_media.h"
 #include "cbd_queue.h"
@@ -176,6 +177,9 @@ static void cbd_backend_bio_end(struct bio *bio)
 	bool posted = false;
 
 	io->cmd.result = blk_status_to_errno(bio->bi_status);
+	/* fault injection: the backing disk failed the bio */
+	if (!io->cmd.result && cbd_should_fail(CBD_FAULT_HANDLER_BIO, io->cmd.len))
+		io->cmd.result = -EIO;
 
 	spin_lock_irqsave(&handler->channel.compr_lock, flags);
 	/* a crashed handler completes nothing: teardown frees the bio */

@@ -17,84 +17,20 @@
  * a cache is marked failed.  Media listeners, registered by the blkdevs
  * and backends, do the retiring, so this layer does not call up.
  *
- * Fault injection: the point fail_media_copy makes the copy report a
- * short copy, as a poisoned line does.  It is the kernel's fault-injection
- * framework (Documentation/fault-injection/) when the kernel has
- * CONFIG_FAULT_INJECTION and CBD is built with CONFIG_CBD_FAULT_INJECTION
- * (an out-of-tree build, which the kernel's configuration does not know,
- * uses it whenever the kernel has it):
- *
- *   /sys/kernel/debug/cbd/fail_media_copy/{probability,interval,times,...}
- *   cbd.fail_media_copy=<interval>,<probability>,<space>,<times>
- *
- * Otherwise /sys/kernel/debug/cbd/fail_media_copy/ is a minimal stand-in
- * with the same "probability" (percent) and "times" (-1: no limit) files,
- * so that the selftests run on a kernel without the framework.
+ * Fault injection: with CONFIG_CBD_FAULT_INJECTION the point
+ * fail_media_copy (cbd_fault.c) makes the copy report a short copy, as a
+ * poisoned line does.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/debugfs.h>
-#include <linux/fault-inject.h>
-#include <linux/moduleparam.h>
-#include <linux/random.h>
 #include <linux/uaccess.h>
 
 #include "cbd_channel.h"
+#include "cbd_fault.h"
 #include "cbd_media.h"
 #include "cbd_segment.h"
 #include "cbd_transport.h"
-
-#if IS_ENABLED(CONFIG_FAULT_INJECTION) && \
-	(IS_ENABLED(CONFIG_CBD_FAULT_INJECTION) || !IS_ENABLED(CONFIG_BLK_DEV_CBD))
-static DECLARE_FAULT_ATTR(cbd_media_fault);
-
-static char *cbd_fail_media_copy;
-module_param_named(fail_media_copy, cbd_fail_media_copy, charp, 0444);
-MODULE_PARM_DESC(fail_media_copy,
-		 "Fault injection: fail machine-check-safe media reads, <interval>,<probability>,<space>,<times>");
-
-static bool cbd_media_should_fail(size_t len)
-{
-	return should_fail(&cbd_media_fault, len);
-}
-
-void cbd_media_debugfs_init(struct dentry *root)
-{
-	/* setup_fault_attr() returns 1 on success; it logs its own errors */
-	if (cbd_fail_media_copy)
-		setup_fault_attr(&cbd_media_fault, cbd_fail_media_copy);
-	/* without CONFIG_FAULT_INJECTION_DEBUG_FS the parameter is the knob */
-	fault_create_debugfs_attr("fail_media_copy", root, &cbd_media_fault);
-}
-#else
-/* The stand-in: fail @probability percent of the copies, @times of them. */
-static u32 cbd_media_probability;
-static atomic_t cbd_media_times = ATOMIC_INIT(1);
-
-static bool cbd_media_should_fail(size_t len)
-{
-	u32 p = READ_ONCE(cbd_media_probability);
-
-	if (likely(!p))
-		return false;
-	if (!atomic_read(&cbd_media_times))
-		return false;
-	if (p < 100 && get_random_u32_below(100) >= p)
-		return false;
-	/* -1: no limit; otherwise count down to zero, never below */
-	atomic_add_unless(&cbd_media_times, -1, -1);
-	return true;
-}
-
-void cbd_media_debugfs_init(struct dentry *root)
-{
-	struct dentry *dir = debugfs_create_dir("fail_media_copy", root);
-
-	debugfs_create_u32("probability", 0600, dir, &cbd_media_probability);
-	debugfs_create_atomic_t("times", 0600, dir, &cbd_media_times);
-}
-#endif
 
 /**
  * cbdt_copy_record - machine-check-safe copy of a record out of the transport
@@ -122,7 +58,7 @@ int cbdt_copy_record(void *dst, const void *src, size_t len)
  */
 int cbdt_copy_from_media(void *dst, const void *src, size_t len)
 {
-	if (unlikely(cbd_media_should_fail(len)))
+	if (unlikely(cbd_should_fail(CBD_FAULT_MEDIA_COPY, len)))
 		return -EIO;
 
 	return cbdt_copy_record(dst, src, len);

@@ -10,7 +10,6 @@
 #include <linux/types.h>
 
 struct cbd_transport;
-struct dentry;
 
 /**
  * struct cbdt_media_listener - an object of this host told of media errors
@@ -36,6 +35,5 @@ void cbdt_media_listener_add(struct cbd_transport *cbdt,
 void cbdt_media_listener_del(struct cbd_transport *cbdt,
 			     struct cbdt_media_listener *l);
 void cbdt_media_failure(struct cbd_transport *cbdt, u64 off, u64 len);
-void cbd_media_debugfs_init(struct dentry *root);
 
 #endif /* _CBD_MEDIA_H */

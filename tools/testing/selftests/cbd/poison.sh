@@ -8,6 +8,10 @@
 # stand-in with the same probability and times files) makes that copy
 # fail as a poisoned line does.
 #
+# 0. The point fail_handler_bio (the same kind of attribute) makes a bio
+#    of the backend's handler on the backing disk fail: the READ it
+#    served ends in EIO, then a WRITE; the data written before reads
+#    back intact and writes work once the point is off.
 # 1. Without a cache: a READ whose data copy out of the channel fails
 #    ends in EIO, with one log line; the kernel stays up, and the data
 #    written before reads back intact once the point is off.  With
@@ -34,19 +38,47 @@ set -u
 
 TMP=/tmp/cbd-poison
 FI=/sys/kernel/debug/cbd/fail_media_copy
+FHB=/sys/kernel/debug/cbd/fail_handler_bio
 MF=
 
-# fi_arm TIMES: fail the next TIMES copies (every one: probability 100).
+# fi_arm TIMES [DIR]: fail the next TIMES copies (every one: probability
+# 100), or TIMES calls of the fault point in DIR.
 fi_arm() {
-	if [ -e "$FI/interval" ]; then
+	local d=${2:-$FI}
+	if [ -e "$d/interval" ]; then
 		# the kernel's framework: quiet (its default logs a stack trace)
-		echo 0 > "$FI/verbose" && echo 1 > "$FI/interval" || return 1
+		echo 0 > "$d/verbose" && echo 1 > "$d/interval" || return 1
 	fi
-	echo "$1" > "$FI/times" && echo 100 > "$FI/probability"
+	echo "$1" > "$d/times" && echo 100 > "$d/probability"
 }
 
 fi_off() {
-	echo 0 > "$FI/probability"
+	echo 0 > "${1:-$FI}/probability"
+}
+
+# fail_handler_bio: a bio of the backend's handler on the backing disk
+# fails; the request that it served gets EIO, nothing else.
+part_handler_bio() {
+	local dev
+
+	cbd_check "0: start backend and /dev/cbdX (1 queue)" cbd_start_pair 1 || return
+	dev=/dev/$CBD_LAST_CBD
+	cbd_check "0: write 4 MiB" \
+		dd if="$TMP/data" of="$dev" bs=1M oflag=direct conv=fsync status=none
+	cbd_check "0: arm fail_handler_bio for one bio" fi_arm 1 "$FHB"
+	cbd_check "0: the READ whose backing bio fails ends in EIO" \
+		expect_eio "0: failed backing read" "$dev" 9
+	fi_off "$FHB"
+	cbd_check "0: the point fired once (times 0)" test "$(cat "$FHB/times")" = 0
+	cbd_check "0: other I/O is fine: the 4 MiB read back intact" \
+		sh -c "dd if=$dev bs=1M count=4 iflag=direct status=none | cmp - $TMP/data"
+	cbd_check "0: arm fail_handler_bio for one bio, then write" fi_arm 1 "$FHB"
+	cbd_check "0: the WRITE whose backing bio fails ends in EIO" \
+		sh -c "! dd if=$TMP/data of=$dev bs=4k count=1 seek=5 oflag=direct status=none 2>/dev/null"
+	fi_off "$FHB"
+	cbd_check "0: writes are fine again" \
+		dd if="$TMP/data" of="$dev" bs=1M seek=8 oflag=direct conv=fsync status=none
+	cbd_check "0: dev-stop and backend-stop" cbd_stop_pair
 }
 
 # lines of the kernel log since the mark matching $1
@@ -223,6 +255,7 @@ cbd_require_disk
 grep -qs " /sys/kernel/debug debugfs " /proc/mounts ||
 	mount -t debugfs none /sys/kernel/debug
 [ -d "$FI" ] || ktap_exit_fail_msg "no $FI"
+[ -d "$FHB" ] || ktap_exit_fail_msg "no $FHB"
 mkdir -p "$TMP"
 cbd_setup_transport
 MF=/sys/kernel/debug/cbd/transport$CBD_TID/inject_memory_failure
@@ -234,11 +267,13 @@ else
 fi
 dd if=/dev/urandom of="$TMP/data" bs=1M count=4 status=none
 
+part_handler_bio
 part_nocache
 part_cache
 part_mf_channel
 part_mf_cache
 part_mf_log
 fi_off
+fi_off "$FHB"
 rm -rf "$TMP"
 cbd_finish
