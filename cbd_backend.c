@@ -367,35 +367,6 @@ const struct device_type cbd_backends_type = {
 	.name		= "cbd_backends",
 };
 
-/**
- * cbd_backend_info_is_alive - liveness of a backend slot
- * @cbdt: transport
- * @id: valid backend slot index
- *
- * Return: true if the backend's heartbeat changed lately.
- */
-bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id)
-{
-	return cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
-				    &cbdt_backend_info(cbdt, id)->alive_ts,
-				    CBD_HB_TIMEOUT_MS);
-}
-
-/**
- * cbd_backend_info_is_gone - has the backend been dead past the re-attach
- * window?
- * @cbdt: transport
- * @id: valid backend slot index
- *
- * Return: true if no heartbeat change was seen for CBD_BACKEND_GIVE_UP_MS.
- */
-bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id)
-{
-	return !cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
-				     &cbdt_backend_info(cbdt, id)->alive_ts,
-				     CBD_BACKEND_GIVE_UP_MS);
-}
-
 /* handlers */
 
 static struct cbd_handler *cbd_backend_find_handler(struct cbd_backend *cbdb,
@@ -436,6 +407,21 @@ static struct cbd_handler *cbd_backend_lookup_handler(struct cbd_backend *cbdb,
 void cbd_backend_kick_state(struct cbd_backend *cbdb)
 {
 	mod_delayed_work(cbd_wq, &cbdb->state_work, 0);
+}
+
+static void cbd_backend_kick_fn(struct cbd_backend *cbdb, u32 unused)
+{
+	cbd_backend_kick_state(cbdb);
+}
+
+/**
+ * cbd_backend_kick - make a backend of this host rescan its channels now
+ * @cbdt: transport
+ * @backend_id: backend
+ */
+void cbd_backend_kick(struct cbd_transport *cbdt, u32 backend_id)
+{
+	cbdt_backend_call(cbdt, backend_id, cbd_backend_kick_fn, 0);
 }
 
 /*
@@ -1040,7 +1026,7 @@ static struct cbd_handler *cbd_backend_first_handler(struct cbd_backend *cbdb)
  * keep their state and the entries in flight.  Blkdevs then see a dead
  * backend, and a backend re-attached with backend_id= takes
  * the channels over.  Blkdevs on this host reach their backend by id
- * (cbdt_kick_backend()) and its handlers by channel
+ * (cbd_backend_kick()) and its handlers by channel
  * (cbd_handler_notify()), so none is left with a dangling pointer.
  *
  * Return: 0, -ENOENT if the backend does not run here, -EBUSY if it is

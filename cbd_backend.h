@@ -163,8 +163,6 @@ int cbd_backend_clear(struct cbd_transport *cbdt, u32 backend_id, bool force);
 int cbd_backend_info_validate(struct cbd_transport *cbdt, u32 id,
 			      u32 flags, struct cbd_backend_snap *snap);
 int cbd_backend_crash(struct cbd_transport *cbdt, u32 backend_id);
-bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id);
-bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id);
 
 /*
  * A blkdev fails its I/O once its backend's heartbeat has been stale for
@@ -176,6 +174,7 @@ bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id);
 
 /* Rescan the channels now instead of at the next state_work period. */
 void cbd_backend_kick_state(struct cbd_backend *cbdb);
+void cbd_backend_kick(struct cbd_transport *cbdt, u32 backend_id);
 
 static inline bool cbd_backend_cache_on(struct cbd_backend_info *info)
 {

@@ -78,6 +78,9 @@ struct cbd_cache;
  * @disk_live: @disk and its queue may be used by the cache's callbacks
  *	(from allocation until after del_gendisk())
  * @cbd_cache: blkdev-side cache instance (index, GC), or NULL
+ * @cache_req: serves a request through @cbd_cache (cbd_cache_handle_req());
+ *	set with it, so that the queue reaches the cache layer above it
+ *	without calling up
  * @media: told of memory failures while the blkdev runs: retires the
  *	queues and the cache in the failed segments
  * @ref: held by dev-start until dev-stop, and by the gendisk from add_disk
@@ -113,6 +116,7 @@ struct cbd_blkdev {
 	bool disk_live;
 
 	struct cbd_cache *cbd_cache;
+	int (*cache_req)(struct cbd_cache *cache, struct cbd_request *cbd_req);
 	struct cbdt_media_listener media;
 	struct kref ref;
 };
@@ -126,8 +130,13 @@ struct cbd_blkdev {
 /* queues == 0: use the backend's handlers= value, else 1 */
 int cbd_blkdev_start(struct cbd_transport *cbdt, u32 backend_id, u32 queues);
 int cbd_blkdev_stop(struct cbd_transport *cbdt, u32 devid, bool force);
+
+/* cbd_blkdev_slot.c: the slot, below the blkdev object */
 int cbd_blkdev_clear(struct cbd_transport *cbdt, u32 devid);
-bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id);
+int cbd_backend_blkdev_get(struct cbd_transport *cbdt,
+			   struct cbd_backend_info *info);
+void cbd_backend_blkdev_put(struct cbd_transport *cbdt,
+			    struct cbd_backend_info *info);
 int cbd_blkdev_info_validate(struct cbd_transport *cbdt, u32 id,
 			     struct cbd_blkdev_snap *snap);
 

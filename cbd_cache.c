@@ -17,6 +17,7 @@
 #include "cbd_backend.h"
 #include "cbd_blkdev.h"
 #include "cbd_cache_internal.h"
+#include "cbd_heartbeat.h"
 #include "cbd_queue.h"
 
 #define CBD_CACHE_KEY_POOL_MIN		1024

@@ -272,3 +272,48 @@ void cbd_heartbeats_exit(struct cbd_transport *cbdt)
 		kvfree(hb->seen[kind]);
 	kfree(hb);
 }
+
+/* the liveness of a slot of each kind, for the objects that use them */
+
+/**
+ * cbd_backend_info_is_alive - liveness of a backend slot
+ * @cbdt: transport
+ * @id: valid backend slot index
+ *
+ * Return: true if the backend's heartbeat changed lately.
+ */
+bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id)
+{
+	return cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
+				    &cbdt_backend_info(cbdt, id)->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
+}
+
+/**
+ * cbd_backend_info_is_gone - has the backend been dead past the re-attach
+ * window?
+ * @cbdt: transport
+ * @id: valid backend slot index
+ *
+ * Return: true if no heartbeat change was seen for CBD_BACKEND_GIVE_UP_MS.
+ */
+bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id)
+{
+	return !cbd_heartbeat_within(cbdt, CBD_HB_BACKEND, id,
+				     &cbdt_backend_info(cbdt, id)->alive_ts,
+				     CBD_BACKEND_GIVE_UP_MS);
+}
+
+/**
+ * cbd_blkdev_info_is_alive - liveness of a blkdev slot
+ * @cbdt: transport
+ * @id: valid blkdev slot index
+ *
+ * Return: true if the blkdev's heartbeat changed lately.
+ */
+bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id)
+{
+	return cbd_heartbeat_within(cbdt, CBD_HB_BLKDEV, id,
+				    &cbdt_blkdev_info(cbdt, id)->alive_ts,
+				    CBD_HB_TIMEOUT_MS);
+}

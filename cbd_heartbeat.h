@@ -33,5 +33,8 @@ bool cbd_heartbeat_within(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
 bool cbd_heartbeat_beating(struct cbd_transport *cbdt, enum cbd_hb_kind kind,
 			   u32 id);
 int cbd_heartbeats_wait_scan(struct cbd_transport *cbdt);
+bool cbd_backend_info_is_alive(struct cbd_transport *cbdt, u32 id);
+bool cbd_backend_info_is_gone(struct cbd_transport *cbdt, u32 id);
+bool cbd_blkdev_info_is_alive(struct cbd_transport *cbdt, u32 id);
 
 #endif /* _CBD_HEARTBEAT_H */

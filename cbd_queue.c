@@ -34,6 +34,7 @@
 #include <linux/blk-mq.h>
 
 #include "cbd_handler.h"
+#include "cbd_heartbeat.h"
 #include "cbd_media.h"
 #include "cbd_queue.h"
 
@@ -795,7 +796,8 @@ static void cbd_req_init(struct cbd_queue *cbdq, struct cbd_request *cbd_req,
 static blk_status_t cbd_queue_rq_cache(struct cbd_queue *cbdq,
 				       struct cbd_request *cbd_req)
 {
-	int ret = cbd_cache_handle_req(cbdq->cbd_blkdev->cbd_cache, cbd_req);
+	struct cbd_blkdev *cbd_blkdev = cbdq->cbd_blkdev;
+	int ret = cbd_blkdev->cache_req(cbd_blkdev->cbd_cache, cbd_req);
 
 	if (ret == -EBUSY || ret == -ENOMEM) {
 		blk_mq_requeue_request(cbd_req->req, false);

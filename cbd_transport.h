@@ -234,12 +234,22 @@ static inline struct cbd_obj_device *to_cbd_obj_device(struct device *dev)
 #define cbdt_log(level, cbdt, fmt, ...)					\
 	pr_##level("cbd_transport%u: " fmt, (cbdt)->id, ##__VA_ARGS__)
 
-/* bus attribute entry points (cbd_main.c) */
+/* cbd_transport.c: bus attribute entry points (cbd_main.c) */
 int cbdt_register(const char *buf);
 int cbdt_unregister(u32 transport_id);
 
+/* Module exit: all transports are gone (each pins the module). */
+void cbd_transport_exit(void);
+
+/* cbd_layout.c: the header */
+int cbdt_load_geometry(struct cbd_transport *cbdt,
+		       const struct cbd_transport_info *info);
+int cbdt_validate(struct cbd_transport *cbdt);
+int cbdt_format(struct cbd_transport *cbdt);
+void cbdt_hosts_registered_add(struct cbd_transport *cbdt, int delta);
+
 /*
- * Slot accessors.  @id must have been checked against the slot count with
+ * cbd_layout.c: slot accessors.  @id must have been checked against the slot count with
  * cbdt_*_id_valid(): ids come from users and from shared memory.
  */
 bool cbdt_host_id_valid(struct cbd_transport *cbdt, u32 id);
@@ -247,13 +257,15 @@ bool cbdt_backend_id_valid(struct cbd_transport *cbdt, u32 id);
 bool cbdt_blkdev_id_valid(struct cbd_transport *cbdt, u32 id);
 bool cbdt_segment_id_valid(struct cbd_transport *cbdt, u32 id);
 
+void *cbdt_slot(struct cbd_transport *cbdt, u64 area_off, u32 stride,
+		u32 num, u32 id);
 struct cbd_host_info *cbdt_host_info(struct cbd_transport *cbdt, u32 id);
 struct cbd_backend_info *cbdt_backend_info(struct cbd_transport *cbdt, u32 id);
 struct cbd_blkdev_info *cbdt_blkdev_info(struct cbd_transport *cbdt, u32 id);
 struct cbd_segment_info *cbdt_segment_info(struct cbd_transport *cbdt, u32 id);
 
 /*
- * Allocation: scan for a free slot and claim it atomically (state becomes
+ * cbd_slot.c: allocation.  Scan for a free slot and claim it atomically (state becomes
  * RUNNING); the record is zeroed (only its 16-byte header for segments)
  * and its alive_ts set to now, so that the slot is not "dead" before its
  * owner's first heartbeat.  Return 0 and the id, or -ENOENT if none is
@@ -265,14 +277,30 @@ int cbdt_claim_backend_id(struct cbd_transport *cbdt, u32 *id);
 int cbdt_claim_blkdev_id(struct cbd_transport *cbdt, u32 *id);
 int cbdt_claim_segment_id(struct cbd_transport *cbdt, u32 *id);
 
-/* Local object lists */
+/* cbd_slot.c: the objects of this host */
 void cbdt_add_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
 void cbdt_del_backend(struct cbd_transport *cbdt, struct cbd_backend *cbdb);
 struct cbd_backend *cbdt_find_backend(struct cbd_transport *cbdt, u32 id);
-void cbdt_kick_backend(struct cbd_transport *cbdt, u32 backend_id);
+void cbdt_backend_call(struct cbd_transport *cbdt, u32 id,
+		       void (*fn)(struct cbd_backend *cbdb, u32 arg), u32 arg);
 void cbdt_add_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
 void cbdt_del_blkdev(struct cbd_transport *cbdt, struct cbd_blkdev *blkdev);
 struct cbd_blkdev *cbdt_find_blkdev(struct cbd_transport *cbdt, u32 id);
+bool cbdt_has_local_objects(struct cbd_transport *cbdt);
+
+/* cbd_sysfs.c: the containers of the slot devices */
+struct cbd_obj_container *
+cbd_obj_container_create(struct cbd_transport *cbdt, const char *name,
+			 const struct device_type *type, u32 num,
+			 const char *child_prefix,
+			 const struct device_type *child_type);
+void cbd_obj_container_destroy(struct cbd_obj_container *cont);
+
+/* cbd_dax.c: the mapping */
+struct dax_holder_operations;
+int cbdt_dax_init(struct cbd_transport *cbdt,
+		  const struct dax_holder_operations *ops);
+void cbdt_dax_exit(struct cbd_transport *cbdt);
 
 /**
  * cbdt_flush - write back a range of the transport to the persistence domain
@@ -299,8 +327,5 @@ static inline u64 cbdt_offset(struct cbd_transport *cbdt, const void *addr)
 {
 	return (const u8 *)addr - (const u8 *)cbdt->base;
 }
-
-/* Module exit: all transports are gone (each pins the module). */
-void cbd_transport_exit(void);
 
 #endif /* _CBD_TRANSPORT_H */
