@@ -132,6 +132,8 @@ struct cbd_cache_wb_cover;
 
 /* dirty keys in a writeback window: 32 full ksets */
 #define CBD_CACHE_WB_WINDOW_KEYS	(32 * CBD_KSET_KEYS_MAX)
+/* near full (7/8 of the segments used): windows of this many keys */
+#define CBD_CACHE_WB_SHORT_KEYS		(4 * CBD_KSET_KEYS_MAX)
 /* default and maximum of writeback_depth: writeback bios in flight */
 #define CBD_CACHE_WB_DEPTH_DEFAULT	128
 #define CBD_CACHE_WB_DEPTH_MAX		4096

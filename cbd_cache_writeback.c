@@ -88,6 +88,27 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 	return 0;
 }
 
+static u32 cbd_cache_used_segs(struct cbd_cache *cache);
+
+/*
+ * Is the window full before a kset of @n keys?  Near full (7/8 of the
+ * segments used) writers may be waiting for GC, which frees a segment
+ * only behind dirty_tail: a window then ends after CBD_CACHE_WB_SHORT_KEYS
+ * keys, so that dirty_tail, and with it the free space, moves every few
+ * milliseconds instead of once per CBD_CACHE_WB_WINDOW_KEYS keys.  The
+ * cost is a disk flush per short window.
+ */
+static bool cbd_cache_wb_window_full(struct cbd_cache *cache, u32 n)
+{
+	struct cbd_cache_wb_window *w = &cache->wb_window;
+
+	if (!cbd_cache_wb_window_room(w, n))
+		return true;
+
+	return w->n_keys >= CBD_CACHE_WB_SHORT_KEYS &&
+	       (u64)cbd_cache_used_segs(cache) * 8 >= (u64)cache->n_segs * 7;
+}
+
 /*
  * At the end of a key segment: follow the log chain to the next one.
  * False at the end of the log, or after n_segs hops, which only a
@@ -131,7 +152,7 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
 		if (!kset)
 			break;
 
-		if (!cbd_cache_wb_window_room(w, le32_to_cpu(kset->key_num))) {
+		if (cbd_cache_wb_window_full(cache, le32_to_cpu(kset->key_num))) {
 			ret = cbd_cache_wb_commit(cache, &pos, &written);
 			if (ret)
 				break;
