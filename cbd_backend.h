@@ -123,6 +123,9 @@ struct cbd_handler;
  * @cache_dev: backendN/cache sysfs directory, registered if @cbd_cache
  * @media: told of memory failures while the backend runs: retires the
  *	handlers and the cache in the failed segments
+ * @owner_gen: the generation of the slot's owner word this backend
+ *	claimed; a different one on media means another host took it over
+ * @evicted: the slot was found taken over: no longer serving anything
  */
 struct cbd_backend {
 	u32 backend_id;

@@ -84,6 +84,8 @@ void cbd_cache_wb_window_exit(struct cbd_cache_wb_window *w)
  * cbd_cache_wb_window_room - the window can take @n more keys
  * @w: the window
  * @n: keys
+ *
+ * Return: true if @n more keys fit.
  */
 bool cbd_cache_wb_window_room(struct cbd_cache_wb_window *w, u32 n)
 {

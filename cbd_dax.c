@@ -103,6 +103,9 @@ struct page *cbdt_page(struct cbd_transport *cbdt, u64 transport_off,
  * pmem driver maps a namespace as one linear range, so the address of the
  * first page is the base of the whole transport; dax_direct_access()
  * tells how much of it is mapped.
+ *
+ * Return: 0, or the errno of the open, -ENODEV (not DAX capable or in
+ * use), or that of dax_direct_access().
  */
 int cbdt_dax_init(struct cbd_transport *cbdt,
 		  const struct dax_holder_operations *ops)

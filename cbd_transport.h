@@ -128,6 +128,7 @@ struct cbd_obj_container {
  * @backends: backends running on this host (struct cbd_backend.node)
  * @blkdevs: blkdevs running on this host (struct cbd_blkdev.node)
  * @host: this host's slot, NULL until registered
+ * @hb: liveness of every slot as this host sees it (cbd_heartbeat.c)
  * @path: path of the registered pmem device
  * @bdev_file: the pmem block device, opened exclusively
  * @dax_dev: its DAX device
