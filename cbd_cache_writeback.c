@@ -88,7 +88,12 @@ static int cbd_cache_wb_commit(struct cbd_cache *cache, struct cbd_cache_pos *po
 	return 0;
 }
 
-static u32 cbd_cache_used_segs(struct cbd_cache *cache);
+static u32 cbd_cache_used_segs(struct cbd_cache *cache)
+{
+	/* on media, written by the blkdev's host: clamp it */
+	return min(le32_to_cpu(READ_ONCE(cache->cache_info->used_segs)),
+		   cache->n_segs);
+}
 
 /*
  * Is the window full before a kset of @n keys?  Near full (7/8 of the
@@ -196,13 +201,6 @@ static int cbd_cache_writeback_run(struct cbd_cache *cache)
  * watermark and gc_percent a share of them that grows with used_segs,
  * at least an eighth (cbd_cache_wb_depth_limit()).
  */
-static u32 cbd_cache_used_segs(struct cbd_cache *cache)
-{
-	/* on media, written by the blkdev's host: clamp it */
-	return min(le32_to_cpu(READ_ONCE(cache->cache_info->used_segs)),
-		   cache->n_segs);
-}
-
 static bool cbd_cache_journal_idle(struct cbd_cache *cache)
 {
 	return time_after_eq(jiffies, READ_ONCE(cache->wb_activity) + CBD_CACHE_WB_IDLE);
